@@ -30,11 +30,8 @@ mod tests {
     #[test]
     fn zigzag_matches_the_definition_on_edges_and_a_sweep() {
         let reference = |v: i32| -> u32 {
-            if v >= 0 {
-                2 * v as u32
-            } else {
-                (-(2 * v as i64) - 1) as u32
-            }
+            let v = i64::from(v);
+            (if v >= 0 { 2 * v } else { -2 * v - 1 }) as u32
         };
         let edges = [0, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MAX - 1, i32::MIN + 1, 1 << 30, -(1 << 30)];
         for v in edges.into_iter().chain((-5000..5000).map(|x| x * 429_497)) {
