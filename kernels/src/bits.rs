@@ -34,7 +34,7 @@ mod tests {
             (if v >= 0 { 2 * v } else { -2 * v - 1 }) as u32
         };
         let edges = [0, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MAX - 1, i32::MIN + 1, 1 << 30, -(1 << 30)];
-        for v in edges.into_iter().chain((-5000..5000).map(|x| x * 429_497)) {
+        for v in edges.into_iter().chain((-5000..5000).map(|x| x * 429_496)) {
             assert_eq!(zigzag_encode(v), reference(v), "encode {v}");
             assert_eq!(zigzag_decode(zigzag_encode(v)), v, "roundtrip {v}");
         }
