@@ -13,7 +13,7 @@ pub(crate) enum ReadFailure {
     Invalid,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub(crate) struct AdaptiveReader<'a> {
     bits: BitReader<'a>,
     prev_width: i32,
@@ -23,9 +23,6 @@ pub(crate) struct AdaptiveReader<'a> {
     /// them.
     zero_run: i32,
 }
-
-/// Next-width code in the low two bits of the window: (bits used, width change).
-const WIDTH_CHANGE: [(u32, i32); 4] = [(1, 0), (2, -1), (1, 0), (2, 1)];
 
 impl<'a> AdaptiveReader<'a> {
     /// Starts reading; the stream must hold at least one byte.
@@ -41,39 +38,69 @@ impl<'a> AdaptiveReader<'a> {
         Ok(AdaptiveReader { bits, prev_width: width, cur_width: width, zero_run: -1 })
     }
 
-    /// Reads one signed value.
-    #[inline(always)]
+    /// Reads one signed value, checking every bound (for the header and for dry runs).
     pub(crate) fn read_signed(&mut self) -> Result<i32, ReadFailure> {
-        self.read().map(zigzag_decode)
+        let value = self.read_signed_unchecked::<false>()?;
+        self.check_overrun()?;
+        Ok(value)
     }
 
-    /// Reads one unsigned value.
+    /// True when the next `count` values can be read with `read_signed_unchecked::<true>`: at
+    /// most 64 bits each (a zero-run code is the longest) plus a full refill stay in bounds.
     #[inline(always)]
-    pub(crate) fn read(&mut self) -> Result<u32, ReadFailure> {
+    pub(crate) fn fast_path_allowed(&self, count: usize) -> bool {
+        self.bits.bytes_ahead() >= count * 8 + 16
+    }
+
+    /// Reads one signed value without checking for the end of the stream (bits past it read as
+    /// zero; call [`AdaptiveReader::check_overrun`] after a block). With `FAST`, the bit buffer
+    /// is refilled without a branch and [`AdaptiveReader::fast_path_allowed`] must hold.
+    #[inline(always)]
+    pub(crate) fn read_signed_unchecked<const FAST: bool>(&mut self) -> Result<i32, ReadFailure> {
         let cur = self.cur_width;
         if cur == 0 {
-            return self.read_in_zero_run();
+            // By value, so that the caller's reader never has its address taken and can live in
+            // registers through the hot loop.
+            let (after, result) = self.in_zero_run();
+            *self = after;
+            return result.map(zigzag_decode);
         }
-        let window = self.bits.peek();
-        let (change_len, change) = WIDTH_CHANGE[(window & 3) as usize];
-        let next = cur + change;
+        // Up to two bits of width change and up to 32 value bits.
+        let window = if FAST { self.bits.refill_in_bounds() } else { self.bits.peek(34) };
+        // `0`: same width; `1,0`: one less; `1,1`: one more.
+        let changed = (window & 1) as u32;
+        let up = changed & (window >> 1) as u32;
+        let next = cur + (up * 2) as i32 - changed as i32;
         if next > 32 {
             return Err(ReadFailure::Invalid);
         }
         // A width that is a local maximum implies its top bit.
-        let implied = (self.prev_width <= cur && next <= cur) as u32;
+        let implied = (self.prev_width <= cur) as u32 & (up ^ 1);
         let len = cur as u32 - implied;
-        let value = ((window >> change_len) & low_mask(len)) as u32 | (implied << (cur - 1));
-        self.bits.consume(change_len + len);
-        if self.bits.overran() {
-            return Err(ReadFailure::Truncated);
-        }
+        let value = ((window >> (1 + changed)) & low_mask(len)) as u32 | (implied << (cur - 1));
+        self.bits.consume(1 + changed + len);
         self.prev_width = cur;
         self.cur_width = next;
-        Ok(value)
+        Ok(zigzag_decode(value))
+    }
+
+    /// Fails if more bits were read than the stream holds.
+    #[inline(always)]
+    pub(crate) fn check_overrun(&self) -> Result<(), ReadFailure> {
+        if self.bits.overran() {
+            Err(ReadFailure::Truncated)
+        } else {
+            Ok(())
+        }
     }
 
     #[cold]
+    #[inline(never)]
+    fn in_zero_run(mut self) -> (Self, Result<u32, ReadFailure>) {
+        let result = self.read_in_zero_run();
+        (self, result)
+    }
+
     fn read_in_zero_run(&mut self) -> Result<u32, ReadFailure> {
         let next = if self.zero_run >= 0 {
             let next = if self.zero_run == 0 { 1 } else { 0 };
@@ -81,7 +108,7 @@ impl<'a> AdaptiveReader<'a> {
             next
         } else {
             // A new run: `k` zeros, a one, then `k` low bits of the run length.
-            let k = self.bits.peek().trailing_zeros();
+            let k = self.bits.peek(33).trailing_zeros();
             if k >= 32 {
                 // The original gives up once it has seen 32 zeros.
                 return Err(if self.bits.bits_left() <= 32 { ReadFailure::Truncated } else { ReadFailure::Invalid });

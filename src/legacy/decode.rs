@@ -69,7 +69,7 @@ impl Stream<'_> {
         let mut reader = self.reader.clone();
         let count = self.header.element_count()?;
         for index in 0..count {
-            reader.read().map_err(|f| element_failure(f, index, count))?;
+            reader.read_signed().map_err(|f| element_failure(f, index, count))?;
         }
         finish(&reader, self.payload_len)
     }
@@ -116,17 +116,62 @@ fn finish(reader: &AdaptiveReader<'_>, payload_len: usize) -> Result<()> {
 
 type RowResult = std::result::Result<(), (ReadFailure, usize)>;
 
-fn decode_row_alone(reader: &mut AdaptiveReader<'_>, row: &mut [f32], tick: f32, along_row: f32) -> RowResult {
+/// Values are decoded in blocks of this many: the end of the stream is checked once per block,
+/// and a block far enough from the end takes the branch-free refill path.
+const BLOCK: usize = 256;
+
+/// Decodes one row. `predict(carried, j)` adds the terms from earlier rows for element `j` to
+/// the carried term along the row, in the original's order.
+#[inline(always)]
+fn decode_row(
+    reader: &mut AdaptiveReader<'_>,
+    row: &mut [f32],
+    tick: f32,
+    along_row: f32,
+    predict: impl Fn(f32, usize) -> f32,
+) -> RowResult {
+    let mut local = *reader;
     let mut carried = 0.0f32;
-    for (j, out) in row.iter_mut().enumerate() {
-        let code = reader.read_signed().map_err(|f| (f, j))?;
-        let value = carried + code as f32 * tick;
-        *out = value;
-        carried = value * along_row;
+    let mut start = 0;
+    for block in row.chunks_mut(BLOCK) {
+        if local.fast_path_allowed(block.len()) {
+            decode_block::<true>(&mut local, block, start, tick, along_row, &mut carried, &predict)?;
+        } else {
+            decode_block::<false>(&mut local, block, start, tick, along_row, &mut carried, &predict)?;
+        }
+        start += block.len();
+        local.check_overrun().map_err(|f| (f, start - 1))?;
     }
+    *reader = local;
     Ok(())
 }
 
+#[inline(always)]
+fn decode_block<const FAST: bool>(
+    reader: &mut AdaptiveReader<'_>,
+    block: &mut [f32],
+    start: usize,
+    tick: f32,
+    along_row: f32,
+    carried: &mut f32,
+    predict: &impl Fn(f32, usize) -> f32,
+) -> RowResult {
+    let mut c = *carried;
+    for (j, out) in block.iter_mut().enumerate() {
+        let code = reader.read_signed_unchecked::<FAST>().map_err(|f| (f, start + j))?;
+        let value = predict(c, start + j) + code as f32 * tick;
+        *out = value;
+        c = value * along_row;
+    }
+    *carried = c;
+    Ok(())
+}
+
+fn decode_row_alone(reader: &mut AdaptiveReader<'_>, row: &mut [f32], tick: f32, along_row: f32) -> RowResult {
+    decode_row(reader, row, tick, along_row, |carried, _| carried)
+}
+
+/// The common case of a row below another row (2-d arrays): zipped, without index checks.
 fn decode_row_with_one(
     reader: &mut AdaptiveReader<'_>,
     row: &mut [f32],
@@ -135,14 +180,42 @@ fn decode_row_with_one(
     tick: f32,
     along_row: f32,
 ) -> RowResult {
+    let mut local = *reader;
     let mut carried = 0.0f32;
-    for (j, (out, &up)) in row.iter_mut().zip(above).enumerate() {
-        let code = reader.read_signed().map_err(|f| (f, j))?;
-        let predicted = carried + up * coeff;
-        let value = predicted + code as f32 * tick;
-        *out = value;
-        carried = value * along_row;
+    let mut start = 0;
+    for (block, above) in row.chunks_mut(BLOCK).zip(above.chunks(BLOCK)) {
+        if local.fast_path_allowed(block.len()) {
+            decode_block_with_one::<true>(&mut local, block, above, coeff, start, tick, along_row, &mut carried)?;
+        } else {
+            decode_block_with_one::<false>(&mut local, block, above, coeff, start, tick, along_row, &mut carried)?;
+        }
+        start += block.len();
+        local.check_overrun().map_err(|f| (f, start - 1))?;
     }
+    *reader = local;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn decode_block_with_one<const FAST: bool>(
+    reader: &mut AdaptiveReader<'_>,
+    block: &mut [f32],
+    above: &[f32],
+    coeff: f32,
+    start: usize,
+    tick: f32,
+    along_row: f32,
+    carried: &mut f32,
+) -> RowResult {
+    let mut c = *carried;
+    for (j, (out, &up)) in block.iter_mut().zip(above).enumerate() {
+        let code = reader.read_signed_unchecked::<FAST>().map_err(|f| (f, start + j))?;
+        let value = (c + up * coeff) + code as f32 * tick;
+        *out = value;
+        c = value * along_row;
+    }
+    *carried = c;
     Ok(())
 }
 
@@ -155,16 +228,11 @@ fn decode_row_general(
     tick: f32,
     along_row: f32,
 ) -> RowResult {
-    let mut carried = 0.0f32;
-    for (j, out) in row.iter_mut().enumerate() {
-        let code = reader.read_signed().map_err(|f| (f, j))?;
+    decode_row(reader, row, tick, along_row, |carried, j| {
         let mut predicted = carried;
         for n in neighbours {
             predicted += done[start + j - n.stride] * n.coeff;
         }
-        let value = predicted + code as f32 * tick;
-        *out = value;
-        carried = value * along_row;
-    }
-    Ok(())
+        predicted
+    })
 }

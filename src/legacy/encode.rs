@@ -83,8 +83,7 @@ fn predict(carried: f32, neighbours: &[Neighbour], done: &[f32], at: usize) -> f
 #[inline(always)]
 fn quantize(offset: f32, tick: f32, inv_tick: f32) -> i32 {
     let scaled = offset * inv_tick;
-    let rounded = scaled.round();
-    let mut code = if (-2_147_483_648.0..2_147_483_648.0).contains(&rounded) { rounded as i32 } else { i32::MIN };
+    let mut code = round_half_away_to_i32(scaled);
     if (offset - code as f32 * tick).abs() > tick {
         if scaled < i32::MIN as f32 {
             code = i32::MIN;
@@ -93,6 +92,21 @@ fn quantize(offset: f32, tick: f32, inv_tick: f32) -> i32 {
         }
     }
     code
+}
+
+/// C's `round()` followed by x86's float-to-int32 conversion, which gives `i32::MIN` for NaN
+/// and for results outside the int32 range. Written without `f32::round`, which is a libm call
+/// on baseline x86-64.
+#[inline(always)]
+fn round_half_away_to_i32(x: f32) -> i32 {
+    if x.abs() < 2_147_483_648.0 {
+        let truncated = x as i32;
+        // Exact: below 2^23 the fraction is representable, above it `x` is an integer.
+        let fraction = x - truncated as f32;
+        truncated + (fraction >= 0.5) as i32 - (fraction <= -0.5) as i32
+    } else {
+        i32::MIN
+    }
 }
 
 fn check_arguments(data: &[f32], dims: &[usize], tick_power: i32) -> Result<()> {
@@ -131,6 +145,23 @@ fn check_arguments(data: &[f32], dims: &[usize], tick_power: i32) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_matches_libm_round_on_hard_cases() {
+        let below_half = f32::from_bits(0.5f32.to_bits() - 1);
+        let cases =
+            [0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, below_half, -below_half, 8_388_607.5, 8_388_609.0, 2.0e9, -2.0e9];
+        for x in cases {
+            assert_eq!(round_half_away_to_i32(x), x.round() as i32, "{x}");
+        }
+        for bits in (0..u32::MAX).step_by(9973) {
+            let x = f32::from_bits(bits);
+            let want = if x.round().abs() < 2_147_483_648.0 { x.round() as i32 } else { i32::MIN };
+            assert_eq!(round_half_away_to_i32(x), want, "{x}");
+        }
+        assert_eq!(round_half_away_to_i32(f32::NAN), i32::MIN);
+        assert_eq!(round_half_away_to_i32(-2_147_483_648.0), i32::MIN);
+    }
 
     #[test]
     fn quantize_rounds_half_away_and_pins_out_of_range() {
