@@ -66,7 +66,7 @@ impl Stream<'_> {
 
     /// Reads every element code without storing anything, to validate the stream.
     pub(crate) fn dry_run(&self) -> Result<()> {
-        let mut reader = self.reader.clone();
+        let mut reader = self.reader;
         let count = self.header.element_count()?;
         for index in 0..count {
             reader.read_signed().map_err(|f| element_failure(f, index, count))?;
