@@ -32,3 +32,8 @@ pub use api::{compress, decompress, decompress_into, detect_format, info, shape}
 pub use element::{DType, Element};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{CompressOptions, Format, StreamInfo};
+
+/// The README's Rust example, compiled and run as a doc test so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

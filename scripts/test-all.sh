@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of the repository: Rust (format, lints, unit, integration, property, doc tests)
+# and Python (golden vectors against PyPI lilcom 1.8.2). Installs what it needs into a venv.
+#
+#   scripts/test-all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in cargo rustfmt cargo-clippy; do
+  command -v "$tool" >/dev/null || { echo "error: $tool not found; install the Rust toolchain with rustfmt and clippy" >&2; exit 1; }
+done
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test (dispatched paths)"
+cargo test --workspace
+
+echo "== python tests"
+venv="${LILCOM_TEST_VENV:-.venv}"
+python="${PYTHON:-python3}"
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+"$venv/bin/python" -m pytest -q tests/python
