@@ -14,7 +14,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test (dispatched paths)"
+echo "== cargo test"
 cargo test --workspace
 
 echo "== python tests"

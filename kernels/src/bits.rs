@@ -5,6 +5,12 @@
 ///
 /// This is the mapping lilcom's `IntStream` applies (`2v` for `v >= 0`, `-2v - 1` otherwise),
 /// written without overflow for the whole `i32` range.
+///
+/// ```
+/// use lilcom_kernels::bits::{zigzag_decode, zigzag_encode};
+/// assert_eq!([0, -1, 1, -2, 2].map(zigzag_encode), [0, 1, 2, 3, 4]);
+/// assert_eq!(zigzag_decode(zigzag_encode(i32::MIN)), i32::MIN);
+/// ```
 #[inline]
 pub fn zigzag_encode(value: i32) -> u32 {
     ((value as u32) << 1) ^ ((value >> 31) as u32)

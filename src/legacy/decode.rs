@@ -88,9 +88,15 @@ impl Stream<'_> {
             let (done, rest) = out.split_at_mut(start);
             let row = &mut rest[..row_len];
             let decoded = match neighbours {
-                [] => decode_row_alone(reader, row, tick, along_row),
-                [n] => decode_row_with_one(reader, row, &done[start - n.stride..][..row_len], n.coeff, tick, along_row),
-                _ => decode_row_general(reader, row, done, start, neighbours, tick, along_row),
+                [] => decode_row(reader, row, &NoEarlierRows, tick, along_row),
+                [n] => {
+                    let terms = OneEarlierRow { row: &done[start - n.stride..][..row_len], coeff: n.coeff };
+                    decode_row(reader, row, &terms, tick, along_row)
+                }
+                _ => {
+                    let terms = ManyEarlierRows { done, row_start: start, neighbours };
+                    decode_row(reader, row, &terms, tick, along_row)
+                }
             };
             decoded.map_err(|(f, j)| element_failure(f, start + j, count))
         })?;
@@ -120,119 +126,112 @@ type RowResult = std::result::Result<(), (ReadFailure, usize)>;
 /// and a block far enough from the end takes the branch-free refill path.
 const BLOCK: usize = 256;
 
-/// Decodes one row. `predict(carried, j)` adds the terms from earlier rows for element `j` to
-/// the carried term along the row, in the original's order.
-#[inline(always)]
+/// Decodes one row, block by block, with `terms` supplying what earlier rows contribute.
 fn decode_row(
     reader: &mut AdaptiveReader<'_>,
     row: &mut [f32],
+    terms: &impl EarlierRows,
     tick: f32,
     along_row: f32,
-    predict: impl Fn(f32, usize) -> f32,
 ) -> RowResult {
-    let mut local = *reader;
-    let mut carried = 0.0f32;
-    let mut start = 0;
-    for block in row.chunks_mut(BLOCK) {
-        if local.fast_path_allowed(block.len()) {
-            decode_block::<true>(&mut local, block, start, tick, along_row, &mut carried, &predict)?;
+    let mut block = RowBlock { reader: *reader, start: 0, tick, along_row, carried: 0.0 };
+    for values in row.chunks_mut(BLOCK) {
+        if block.reader.fast_path_allowed(values.len()) {
+            terms.decode::<true>(&mut block, values)?;
         } else {
-            decode_block::<false>(&mut local, block, start, tick, along_row, &mut carried, &predict)?;
+            terms.decode::<false>(&mut block, values)?;
         }
-        start += block.len();
-        local.check_overrun().map_err(|f| (f, start - 1))?;
+        block.start += values.len();
+        block.reader.check_overrun().map_err(|f| (f, block.start - 1))?;
     }
-    *reader = local;
+    *reader = block.reader;
     Ok(())
 }
 
-#[inline(always)]
-fn decode_block<const FAST: bool>(
-    reader: &mut AdaptiveReader<'_>,
-    block: &mut [f32],
+/// The state carried from block to block along a row. The reader is a local copy, so that it
+/// lives in registers during the loop.
+struct RowBlock<'a> {
+    reader: AdaptiveReader<'a>,
+    /// Index in the row of the block's first element.
     start: usize,
     tick: f32,
     along_row: f32,
-    carried: &mut f32,
-    predict: &impl Fn(f32, usize) -> f32,
-) -> RowResult {
-    let mut c = *carried;
-    for (j, out) in block.iter_mut().enumerate() {
-        let code = reader.read_signed_unchecked::<FAST>().map_err(|f| (f, start + j))?;
-        let value = predict(c, start + j) + code as f32 * tick;
-        *out = value;
-        c = value * along_row;
+    /// The previous element's reconstruction times the last axis's coefficient.
+    carried: f32,
+}
+
+impl RowBlock<'_> {
+    /// Reads element `j`'s code, and reconstructs it from the prediction part that earlier rows
+    /// give (`predict` adds it to the carried term, keeping the original's order of additions).
+    #[inline(always)]
+    fn next<const FAST: bool>(
+        &mut self,
+        j: usize,
+        predict: impl FnOnce(f32) -> f32,
+    ) -> std::result::Result<f32, (ReadFailure, usize)> {
+        let code = self.reader.read_signed_unchecked::<FAST>().map_err(|f| (f, self.start + j))?;
+        let value = predict(self.carried) + code as f32 * self.tick;
+        self.carried = value * self.along_row;
+        Ok(value)
     }
-    *carried = c;
-    Ok(())
 }
 
-fn decode_row_alone(reader: &mut AdaptiveReader<'_>, row: &mut [f32], tick: f32, along_row: f32) -> RowResult {
-    decode_row(reader, row, tick, along_row, |carried, _| carried)
+/// What earlier rows contribute to a row's predictions; one implementation per common case so
+/// each inner loop is as plain as it can be.
+trait EarlierRows {
+    fn decode<const FAST: bool>(&self, block: &mut RowBlock<'_>, values: &mut [f32]) -> RowResult;
 }
 
-/// The common case of a row below another row (2-d arrays): zipped, without index checks.
-fn decode_row_with_one(
-    reader: &mut AdaptiveReader<'_>,
-    row: &mut [f32],
-    above: &[f32],
+/// The first row along every predicting axis: only the carried term.
+struct NoEarlierRows;
+
+impl EarlierRows for NoEarlierRows {
+    #[inline(always)]
+    fn decode<const FAST: bool>(&self, block: &mut RowBlock<'_>, values: &mut [f32]) -> RowResult {
+        for (j, out) in values.iter_mut().enumerate() {
+            *out = block.next::<FAST>(j, |carried| carried)?;
+        }
+        Ok(())
+    }
+}
+
+/// One earlier row (every row after the first of a 2-d array): zipped, without index checks.
+struct OneEarlierRow<'a> {
+    row: &'a [f32],
     coeff: f32,
-    tick: f32,
-    along_row: f32,
-) -> RowResult {
-    let mut local = *reader;
-    let mut carried = 0.0f32;
-    let mut start = 0;
-    for (block, above) in row.chunks_mut(BLOCK).zip(above.chunks(BLOCK)) {
-        if local.fast_path_allowed(block.len()) {
-            decode_block_with_one::<true>(&mut local, block, above, coeff, start, tick, along_row, &mut carried)?;
-        } else {
-            decode_block_with_one::<false>(&mut local, block, above, coeff, start, tick, along_row, &mut carried)?;
-        }
-        start += block.len();
-        local.check_overrun().map_err(|f| (f, start - 1))?;
-    }
-    *reader = local;
-    Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn decode_block_with_one<const FAST: bool>(
-    reader: &mut AdaptiveReader<'_>,
-    block: &mut [f32],
-    above: &[f32],
-    coeff: f32,
-    start: usize,
-    tick: f32,
-    along_row: f32,
-    carried: &mut f32,
-) -> RowResult {
-    let mut c = *carried;
-    for (j, (out, &up)) in block.iter_mut().zip(above).enumerate() {
-        let code = reader.read_signed_unchecked::<FAST>().map_err(|f| (f, start + j))?;
-        let value = (c + up * coeff) + code as f32 * tick;
-        *out = value;
-        c = value * along_row;
+impl EarlierRows for OneEarlierRow<'_> {
+    #[inline(always)]
+    fn decode<const FAST: bool>(&self, block: &mut RowBlock<'_>, values: &mut [f32]) -> RowResult {
+        let above = &self.row[block.start..block.start + values.len()];
+        for (j, (out, &up)) in values.iter_mut().zip(above).enumerate() {
+            *out = block.next::<FAST>(j, |carried| carried + up * self.coeff)?;
+        }
+        Ok(())
     }
-    *carried = c;
-    Ok(())
 }
 
-fn decode_row_general(
-    reader: &mut AdaptiveReader<'_>,
-    row: &mut [f32],
-    done: &[f32],
-    start: usize,
-    neighbours: &[Neighbour],
-    tick: f32,
-    along_row: f32,
-) -> RowResult {
-    decode_row(reader, row, tick, along_row, |carried, j| {
-        let mut predicted = carried;
-        for n in neighbours {
-            predicted += done[start + j - n.stride] * n.coeff;
+/// Any number of earlier rows, read from the already decoded part of the array.
+struct ManyEarlierRows<'a> {
+    done: &'a [f32],
+    row_start: usize,
+    neighbours: &'a [Neighbour],
+}
+
+impl EarlierRows for ManyEarlierRows<'_> {
+    #[inline(always)]
+    fn decode<const FAST: bool>(&self, block: &mut RowBlock<'_>, values: &mut [f32]) -> RowResult {
+        for (j, out) in values.iter_mut().enumerate() {
+            let at = self.row_start + block.start + j;
+            *out = block.next::<FAST>(j, |carried| {
+                let mut predicted = carried;
+                for n in self.neighbours {
+                    predicted += self.done[at - n.stride] * n.coeff;
+                }
+                predicted
+            })?;
         }
-        predicted
-    })
+        Ok(())
+    }
 }
