@@ -175,6 +175,23 @@ fn lilcom_values_stream(values: &[i32]) -> Vec<u8> {
     out
 }
 
+/// Zero runs let a few bytes describe many elements; such a stream is validated (run by run,
+/// quickly) before its output is allocated, and then decodes.
+#[test]
+fn a_long_zero_run_is_validated_then_decoded() {
+    let n = 3_000_000;
+    let zeros = Array1::<f32>::zeros(n);
+    let stream = compress(&zeros, &legacy(-8)).unwrap();
+    assert!(stream.len() < 128, "{} bytes", stream.len());
+    let decoded = decompress::<f32>(&stream).unwrap();
+    assert_eq!(decoded.len(), n);
+    assert!(decoded.iter().all(|&x| x == 0.0));
+    for cut in 3..stream.len() {
+        let err = decompress::<f32>(&stream[..cut]).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InsufficientData | ErrorKind::Corruption), "{err}");
+    }
+}
+
 #[test]
 fn invalid_arguments_are_errors_not_panics() {
     let nan = Array1::from(vec![1.0f32, f32::NAN]);

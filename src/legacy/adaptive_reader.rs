@@ -45,6 +45,24 @@ impl<'a> AdaptiveReader<'a> {
         Ok(value)
     }
 
+    /// Reads and discards `count` values, validating their codes. The inside of a zero run is
+    /// skipped at once, so this costs time in proportion to the stream's bits, not its elements.
+    pub(crate) fn skip(&mut self, mut count: usize) -> Result<(), ReadFailure> {
+        while count > 0 {
+            if self.cur_width == 0 && self.zero_run > 0 {
+                // Each value inside a run only counts the run down; the width stays 0.
+                let n = count.min(self.zero_run as usize);
+                self.zero_run -= n as i32;
+                self.prev_width = 0;
+                count -= n;
+                continue;
+            }
+            self.read_signed()?;
+            count -= 1;
+        }
+        Ok(())
+    }
+
     /// True when the next `count` values can be read with `read_signed_unchecked::<true>`: at
     /// most 64 bits each (a zero-run code is the longest) plus a full refill stay in bounds.
     #[inline(always)]
