@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod bitio;
 mod element;
 mod error;
 pub mod legacy;

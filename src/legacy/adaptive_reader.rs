@@ -1,6 +1,6 @@
 //! The decoder of lilcom's adaptive bit-width integer code; see `adaptive_writer` for the code.
 
-use super::bit_reader::{low_mask, BitReader};
+use crate::bitio::{low_mask, BitReader};
 use lilcom_kernels::bits::zigzag_decode;
 
 /// Why a value could not be read.

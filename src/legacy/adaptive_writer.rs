@@ -9,7 +9,7 @@
 //! Widths are chosen over a look-ahead buffer of 64 values, 32 of which are written at a time.
 //! That buffering decides the bytes, so it is reproduced exactly.
 
-use super::bit_writer::BitWriter;
+use crate::bitio::BitWriter;
 use lilcom_kernels::bits::{bit_width, zigzag_encode};
 
 const BUFFER_LEN: usize = 64;

@@ -12,8 +12,6 @@
 
 mod adaptive_reader;
 mod adaptive_writer;
-mod bit_reader;
-mod bit_writer;
 mod decode;
 mod encode;
 mod header;

@@ -1,4 +1,4 @@
-//! Reads codes written by [`super::bit_writer::BitWriter`] through a 64-bit register.
+//! Reads codes written by [`super::BitWriter`] through a 64-bit register.
 
 /// A cursor over a bit stream that keeps up to 64 unread bits in a register and refills it eight
 /// bytes at a time, so decoding a code costs a shift, not a load. Past the end of the bytes it
@@ -120,7 +120,7 @@ pub(crate) fn low_mask(len: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::bit_writer::BitWriter;
+    use super::super::writer::BitWriter;
     use super::*;
 
     #[test]
