@@ -9,3 +9,9 @@
 #![deny(missing_docs)]
 
 pub mod bits;
+pub mod difference;
+pub mod dispatch;
+pub mod quantize;
+pub mod tokens;
+
+pub use dispatch::Kernels;

@@ -1,0 +1,86 @@
+//! Run-time choice of instruction set, made once and kept in a `Copy` handle.
+
+use pulp::{Arch, Simd, WithSimd};
+
+/// Environment variable that forces every kernel onto its scalar reference when set to anything
+/// but `0` or the empty string.
+pub const FORCE_SCALAR_ENV: &str = "LILCOM_FORCE_SCALAR";
+
+/// The instruction set the dispatched kernels run on.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernels {
+    arch: Arch,
+    scalar: bool,
+}
+
+impl Kernels {
+    /// The best instruction set this CPU has, unless [`FORCE_SCALAR_ENV`] asks for the scalar
+    /// references.
+    pub fn detect() -> Self {
+        let forced = std::env::var_os(FORCE_SCALAR_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+        if forced {
+            Self::scalar()
+        } else {
+            Kernels { arch: Arch::new(), scalar: false }
+        }
+    }
+
+    /// The scalar references, on any CPU.
+    pub fn scalar() -> Self {
+        Kernels { arch: Arch::new(), scalar: true }
+    }
+
+    /// Name of the instruction set in use: `avx512`, `avx2`, `neon` or `scalar`.
+    pub fn instruction_set(&self) -> &'static str {
+        if self.scalar {
+            return "scalar";
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self.arch {
+                Arch::V4(_) => "avx512",
+                Arch::V3(_) => "avx2",
+                _ => "scalar",
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            match self.arch {
+                Arch::Scalar => "scalar",
+                _ => "neon",
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            "scalar"
+        }
+    }
+
+    /// True when kernels run on a vector instruction set.
+    pub fn is_vectorized(&self) -> bool {
+        self.instruction_set() != "scalar"
+    }
+
+    /// Runs `op` compiled for the chosen instruction set.
+    #[inline]
+    pub(crate) fn run<Op: WithSimd>(&self, op: Op) -> Op::Output {
+        if self.scalar {
+            op.with_simd(pulp::Scalar::new())
+        } else {
+            self.arch.dispatch(op)
+        }
+    }
+}
+
+/// Wraps a closure so that [`Kernels::run`] compiles its body with the chosen target features;
+/// the body is the scalar reference, which the compiler vectorizes under those features.
+pub(crate) struct Body<F>(pub(crate) F);
+
+impl<R, F: FnOnce() -> R> WithSimd for Body<F> {
+    type Output = R;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> R {
+        (self.0)()
+    }
+}
