@@ -14,8 +14,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test"
+echo "== cargo test (dispatched SIMD kernels)"
 cargo test --workspace
+echo "== cargo test (scalar reference kernels, LILCOM_FORCE_SCALAR=1)"
+LILCOM_FORCE_SCALAR=1 cargo test --workspace
 
 echo "== python tests"
 venv="${LILCOM_TEST_VENV:-.venv}"

@@ -1,5 +1,7 @@
 //! The element types the codec reads and writes.
 
+use lilcom_kernels::{quantize, Kernels};
+
 /// The element type of an array, as stored in a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -32,6 +34,38 @@ pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {
 
     /// Converts one float32 value into this type, exactly.
     fn from_f32(value: f32) -> Self;
+
+    /// Bytes of one value.
+    #[doc(hidden)]
+    const BYTES: usize;
+
+    /// `2^power`, exactly (for the tiled format's tick powers).
+    #[doc(hidden)]
+    fn pow2(power: i32) -> Self;
+
+    /// Quantizes with the dispatched kernel; returns the number of exceptions.
+    #[doc(hidden)]
+    fn quantize(kernels: Kernels, values: &[Self], inv_tick: Self, codes: &mut [i32]) -> usize;
+
+    /// True where [`Element::quantize`] reports an exception (the same test, element by element).
+    #[doc(hidden)]
+    fn is_exception(self, inv_tick: Self) -> bool;
+
+    /// `code * tick` with the dispatched kernel.
+    #[doc(hidden)]
+    fn dequantize(kernels: Kernels, codes: &[i32], tick: Self, values: &mut [Self]);
+
+    /// Appends the value's IEEE bits, little-endian.
+    #[doc(hidden)]
+    fn write_bits(self, out: &mut Vec<u8>);
+
+    /// Reads a value from [`Element::BYTES`] little-endian bytes.
+    #[doc(hidden)]
+    fn read_bits(bytes: &[u8]) -> Self;
+
+    /// Converts to f64, exactly.
+    #[doc(hidden)]
+    fn to_f64(self) -> f64;
 }
 
 impl Element for f32 {
@@ -52,6 +86,37 @@ impl Element for f32 {
     fn from_f32(value: f32) -> Self {
         value
     }
+
+    const BYTES: usize = 4;
+
+    fn pow2(power: i32) -> Self {
+        debug_assert!((-126..=127).contains(&power));
+        f32::from_bits(((127 + power) as u32) << 23)
+    }
+
+    fn quantize(kernels: Kernels, values: &[Self], inv_tick: Self, codes: &mut [i32]) -> usize {
+        quantize::quantize_f32(kernels, values, inv_tick, codes)
+    }
+
+    fn is_exception(self, inv_tick: Self) -> bool {
+        !quantize::is_regular_f32(self, inv_tick)
+    }
+
+    fn dequantize(kernels: Kernels, codes: &[i32], tick: Self, values: &mut [Self]) {
+        quantize::dequantize_f32(kernels, codes, tick, values)
+    }
+
+    fn write_bits(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bits().to_le_bytes());
+    }
+
+    fn read_bits(bytes: &[u8]) -> Self {
+        f32::from_bits(u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")))
+    }
+
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
 }
 
 impl Element for f64 {
@@ -71,5 +136,36 @@ impl Element for f64 {
 
     fn from_f32(value: f32) -> Self {
         f64::from(value)
+    }
+
+    const BYTES: usize = 8;
+
+    fn pow2(power: i32) -> Self {
+        debug_assert!((-1022..=1023).contains(&power));
+        f64::from_bits(((1023 + power) as u64) << 52)
+    }
+
+    fn quantize(kernels: Kernels, values: &[Self], inv_tick: Self, codes: &mut [i32]) -> usize {
+        quantize::quantize_f64(kernels, values, inv_tick, codes)
+    }
+
+    fn is_exception(self, inv_tick: Self) -> bool {
+        !quantize::is_regular_f64(self, inv_tick)
+    }
+
+    fn dequantize(kernels: Kernels, codes: &[i32], tick: Self, values: &mut [Self]) {
+        quantize::dequantize_f64(kernels, codes, tick, values)
+    }
+
+    fn write_bits(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bits().to_le_bytes());
+    }
+
+    fn read_bits(bytes: &[u8]) -> Self {
+        f64::from_bits(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")))
+    }
+
+    fn to_f64(self) -> f64 {
+        self
     }
 }

@@ -28,11 +28,15 @@ mod element;
 mod error;
 pub mod legacy;
 mod options;
+mod tiled;
 
-pub use api::{compress, decompress, decompress_into, detect_format, info, shape};
+pub use api::{
+    compress, decompress, decompress_into, decompress_into_with, decompress_rows, decompress_with, detect_format, info,
+    shape,
+};
 pub use element::{DType, Element};
 pub use error::{Error, ErrorKind, Result};
-pub use options::{CompressOptions, Format, StreamInfo};
+pub use options::{CompressOptions, DecompressOptions, Format, StreamInfo};
 
 /// The README's Rust example, compiled and run as a doc test so it cannot drift from the API.
 #[cfg(doctest)]

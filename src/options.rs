@@ -6,12 +6,17 @@ use crate::element::DType;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Format {
+    /// The tiled format (`b"L\x01"`, the default): rows are cut into independent tiles that
+    /// compress and decompress in parallel and can be decoded alone; every finite element is
+    /// within half a tick, NaN, infinities and values beyond the code range are stored exactly,
+    /// f32 and f64 keep their type, and every tile carries a checksum. See `docs/format.md`.
+    #[default]
+    Tiled,
     /// The original lilcom stream, `b"L\x00"` followed by one adaptive bit-width integer code,
     /// byte-identical to lilcom 1.8.2. It holds float32 only (float64 input is rounded to
     /// float32 first), 1 to 16 non-empty axes, `tick_power` in -20..=20, and finite values;
     /// elements whose code does not fit in int32 are pinned to the ends of that range, as the
     /// original pins them.
-    #[default]
     Lilcom,
 }
 
@@ -27,11 +32,24 @@ pub struct CompressOptions {
     pub do_regression: bool,
     /// The format to write.
     pub format: Format,
+    /// Worker threads for the tiled format: `None` uses all cores (rayon's global pool). The
+    /// bytes written do not depend on it.
+    pub threads: Option<usize>,
+    /// Run the scalar reference kernels instead of the best vector instruction set (the output
+    /// is byte-identical; this exists to prove it). The environment variable
+    /// `LILCOM_FORCE_SCALAR=1` does the same for every call.
+    pub scalar_kernels: bool,
 }
 
 impl Default for CompressOptions {
     fn default() -> Self {
-        CompressOptions { tick_power: -8, do_regression: true, format: Format::default() }
+        CompressOptions {
+            tick_power: -8,
+            do_regression: true,
+            format: Format::default(),
+            threads: None,
+            scalar_kernels: false,
+        }
     }
 }
 
@@ -53,6 +71,51 @@ impl CompressOptions {
         self.format = format;
         self
     }
+
+    /// Sets [`CompressOptions::threads`].
+    pub fn with_threads(mut self, threads: Option<usize>) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Sets [`CompressOptions::scalar_kernels`].
+    pub fn with_scalar_kernels(mut self, scalar: bool) -> Self {
+        self.scalar_kernels = scalar;
+        self
+    }
+}
+
+/// How to decompress. Build from [`DecompressOptions::default`] and the `with_*` methods.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecompressOptions {
+    /// Decode only these rows (slices along axis 0). A tiled stream reads only the tiles that
+    /// hold them; an `L\x00` stream is serial, so it is decoded whole and then sliced.
+    pub rows: Option<std::ops::Range<usize>>,
+    /// Worker threads for the tiled format: `None` uses all cores.
+    pub threads: Option<usize>,
+    /// Run the scalar reference kernels (see [`CompressOptions::scalar_kernels`]).
+    pub scalar_kernels: bool,
+}
+
+impl DecompressOptions {
+    /// Sets [`DecompressOptions::rows`].
+    pub fn with_rows(mut self, rows: std::ops::Range<usize>) -> Self {
+        self.rows = Some(rows);
+        self
+    }
+
+    /// Sets [`DecompressOptions::threads`].
+    pub fn with_threads(mut self, threads: Option<usize>) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Sets [`DecompressOptions::scalar_kernels`].
+    pub fn with_scalar_kernels(mut self, scalar: bool) -> Self {
+        self.scalar_kernels = scalar;
+        self
+    }
 }
 
 /// What a stream says it holds, read from its header without decoding the elements.
@@ -67,4 +130,6 @@ pub struct StreamInfo {
     pub shape: Vec<usize>,
     /// Elements were stored as multiples of `2^tick_power`.
     pub tick_power: i32,
+    /// Tiles in the stream (tiled format), 1 for an `L\x00` stream.
+    pub tiles: usize,
 }

@@ -12,16 +12,22 @@ use crate::dispatch::{Body, Kernels};
 pub const CODE_LIMIT: f64 = (1u64 << 30) as f64;
 
 macro_rules! quantize_kernels {
-    ($float:ty, $scalar_fn:ident, $fn:ident, $deq_scalar:ident, $deq:ident) => {
+    ($float:ty, $is_regular:ident, $scalar_fn:ident, $fn:ident, $deq_scalar:ident, $deq:ident) => {
+        /// True when `x` quantizes to a code (it is finite and its scaled magnitude is below
+        /// [`CODE_LIMIT`]); false for exceptions. The kernels use exactly this test.
+        #[inline(always)]
+        pub fn $is_regular(x: $float, inv_tick: $float) -> bool {
+            (x * inv_tick).abs() < CODE_LIMIT as $float
+        }
+
         /// Scalar reference: writes each element's code and returns how many are exceptions.
         #[inline(always)]
         pub fn $scalar_fn(values: &[$float], inv_tick: $float, codes: &mut [i32]) -> usize {
             assert_eq!(values.len(), codes.len());
             let mut exceptions = 0usize;
             for (code, &x) in codes.iter_mut().zip(values) {
-                let scaled = x * inv_tick;
-                let regular = scaled.abs() < CODE_LIMIT as $float;
-                *code = if regular { scaled.round_ties_even() as i32 } else { 0 };
+                let regular = $is_regular(x, inv_tick);
+                *code = if regular { (x * inv_tick).round_ties_even() as i32 } else { 0 };
                 exceptions += usize::from(!regular);
             }
             exceptions
@@ -49,8 +55,8 @@ macro_rules! quantize_kernels {
     };
 }
 
-quantize_kernels!(f32, quantize_f32_scalar, quantize_f32, dequantize_f32_scalar, dequantize_f32);
-quantize_kernels!(f64, quantize_f64_scalar, quantize_f64, dequantize_f64_scalar, dequantize_f64);
+quantize_kernels!(f32, is_regular_f32, quantize_f32_scalar, quantize_f32, dequantize_f32_scalar, dequantize_f32);
+quantize_kernels!(f64, is_regular_f64, quantize_f64_scalar, quantize_f64, dequantize_f64_scalar, dequantize_f64);
 
 #[cfg(test)]
 mod tests {

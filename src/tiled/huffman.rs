@@ -1,0 +1,189 @@
+//! Canonical Huffman codes over the 64 tokens, limited to [`MAX_CODE_LEN`] bits, written least
+//! significant bit first and decoded with one table lookup.
+
+use crate::error::{Error, Result};
+use lilcom_kernels::tokens::TOKEN_COUNT;
+
+/// Longest code; the decode table has `2^MAX_CODE_LEN` entries.
+pub(crate) const MAX_CODE_LEN: u32 = 12;
+
+/// Bytes that store the code lengths: 64 lengths of 4 bits.
+pub(crate) const LENGTHS_BYTES: usize = TOKEN_COUNT / 2;
+
+/// Code lengths (0 = unused) for `counts`, each at most [`MAX_CODE_LEN`].
+pub(crate) fn code_lengths(counts: &[u64; TOKEN_COUNT]) -> [u8; TOKEN_COUNT] {
+    let mut lengths = [0u8; TOKEN_COUNT];
+    let used: Vec<usize> = (0..TOKEN_COUNT).filter(|&s| counts[s] > 0).collect();
+    match used.len() {
+        0 => return lengths,
+        1 => {
+            lengths[used[0]] = 1;
+            return lengths;
+        }
+        _ => {}
+    }
+    let mut weights: Vec<u64> = used.iter().map(|&s| counts[s]).collect();
+    loop {
+        let depths = huffman_depths(&weights);
+        if depths.iter().all(|&d| d <= MAX_CODE_LEN) {
+            for (&s, &d) in used.iter().zip(&depths) {
+                lengths[s] = d as u8;
+            }
+            return lengths;
+        }
+        // Flatten the distribution and try again; converges because equal weights give a
+        // balanced tree of depth <= 6 for 64 symbols.
+        for w in &mut weights {
+            *w = (*w >> 1) | 1;
+        }
+    }
+}
+
+/// Depth of each leaf in a Huffman tree over `weights` (at least two).
+fn huffman_depths(weights: &[u64]) -> Vec<u32> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let n = weights.len();
+    let mut parent = vec![usize::MAX; 2 * n - 1];
+    // Ties broken by node index, so the tree (and the bytes) never depend on anything else.
+    let mut heap: BinaryHeap<Reverse<(u64, usize)>> =
+        weights.iter().enumerate().map(|(i, &w)| Reverse((w, i))).collect();
+    let mut next = n;
+    while heap.len() > 1 {
+        let Reverse((wa, a)) = heap.pop().expect("two nodes");
+        let Reverse((wb, b)) = heap.pop().expect("two nodes");
+        parent[a] = next;
+        parent[b] = next;
+        heap.push(Reverse((wa + wb, next)));
+        next += 1;
+    }
+    (0..n)
+        .map(|leaf| {
+            let mut depth = 0;
+            let mut node = leaf;
+            while parent[node] != usize::MAX {
+                node = parent[node];
+                depth += 1;
+            }
+            depth
+        })
+        .collect()
+}
+
+/// Canonical codes for `lengths`, bit-reversed for least-significant-first writing.
+/// Returns `(code, length)` per token; fails if the lengths over-subscribe the code space.
+pub(crate) fn canonical_codes(lengths: &[u8; TOKEN_COUNT]) -> Result<[(u32, u8); TOKEN_COUNT]> {
+    let mut order: Vec<usize> = (0..TOKEN_COUNT).filter(|&s| lengths[s] > 0).collect();
+    order.sort_by_key(|&s| (lengths[s], s));
+    let mut codes = [(0u32, 0u8); TOKEN_COUNT];
+    let mut code = 0u32;
+    let mut prev_len = 0u32;
+    for &s in &order {
+        let len = u32::from(lengths[s]);
+        if len > MAX_CODE_LEN {
+            return Err(Error::corruption(format!("a Huffman code length of {len} bits exceeds {MAX_CODE_LEN}")));
+        }
+        code <<= len - prev_len;
+        if code >= 1 << len {
+            return Err(Error::corruption("the Huffman code lengths over-subscribe the code space"));
+        }
+        codes[s] = (reverse_bits(code, len), len as u8);
+        code += 1;
+        prev_len = len;
+    }
+    Ok(codes)
+}
+
+fn reverse_bits(code: u32, len: u32) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        code.reverse_bits() >> (32 - len)
+    }
+}
+
+/// Lookup table: entry `i` for the low [`MAX_CODE_LEN`] bits `i` of the stream gives
+/// `token << 4 | length`, or 0 where no code matches (an incomplete code).
+pub(crate) struct DecodeTable {
+    entries: Vec<u16>,
+}
+
+impl DecodeTable {
+    pub(crate) fn new(lengths: &[u8; TOKEN_COUNT]) -> Result<Self> {
+        let codes = canonical_codes(lengths)?;
+        let mut entries = vec![0u16; 1 << MAX_CODE_LEN];
+        for (token, &(code, len)) in codes.iter().enumerate() {
+            if len == 0 {
+                continue;
+            }
+            let step = 1usize << len;
+            let mut i = code as usize;
+            while i < entries.len() {
+                entries[i] = ((token as u16) << 4) | u16::from(len);
+                i += step;
+            }
+        }
+        Ok(DecodeTable { entries })
+    }
+
+    /// `(token, code length)` for the low bits of `window`; length 0 means no code matches.
+    #[inline(always)]
+    pub(crate) fn lookup(&self, window: u64) -> (u8, u32) {
+        let entry = self.entries[(window & ((1 << MAX_CODE_LEN) - 1)) as usize];
+        ((entry >> 4) as u8, u32::from(entry & 15))
+    }
+}
+
+/// Packs 64 lengths into 32 bytes, token `2k` in the low nibble of byte `k`.
+pub(crate) fn write_lengths(lengths: &[u8; TOKEN_COUNT], out: &mut Vec<u8>) {
+    for pair in lengths.chunks_exact(2) {
+        out.push(pair[0] | (pair[1] << 4));
+    }
+}
+
+/// Unpacks what [`write_lengths`] wrote.
+pub(crate) fn read_lengths(bytes: &[u8; LENGTHS_BYTES]) -> [u8; TOKEN_COUNT] {
+    let mut lengths = [0u8; TOKEN_COUNT];
+    for (k, &b) in bytes.iter().enumerate() {
+        lengths[2 * k] = b & 15;
+        lengths[2 * k + 1] = b >> 4;
+    }
+    lengths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_respect_the_limit_and_kraft_and_decode_back() {
+        let mut counts = [0u64; TOKEN_COUNT];
+        for (i, c) in counts.iter_mut().enumerate() {
+            *c = 1u64 << (i % 40); // very skewed: forces the length limit
+        }
+        let lengths = code_lengths(&counts);
+        assert!(lengths.iter().all(|&l| (1..=MAX_CODE_LEN as u8).contains(&l)));
+        let kraft: f64 = lengths.iter().map(|&l| 0.5f64.powi(l as i32)).sum();
+        assert!(kraft <= 1.0 + 1e-12);
+        let codes = canonical_codes(&lengths).unwrap();
+        let table = DecodeTable::new(&lengths).unwrap();
+        for (token, &(code, len)) in codes.iter().enumerate() {
+            assert_eq!(table.lookup(u64::from(code) | (0xABC << len)), (token as u8, u32::from(len)));
+        }
+        let mut packed = Vec::new();
+        write_lengths(&lengths, &mut packed);
+        assert_eq!(read_lengths(&packed.try_into().unwrap()), lengths);
+    }
+
+    #[test]
+    fn one_used_token_gets_a_one_bit_code_and_oversubscription_is_rejected() {
+        let mut counts = [0u64; TOKEN_COUNT];
+        counts[5] = 100;
+        let lengths = code_lengths(&counts);
+        assert_eq!(lengths[5], 1);
+        assert_eq!(DecodeTable::new(&lengths).unwrap().lookup(0), (5, 1));
+        assert_eq!(DecodeTable::new(&lengths).unwrap().lookup(1).1, 0);
+        let bad = [1u8; TOKEN_COUNT];
+        assert!(canonical_codes(&bad).is_err());
+    }
+}

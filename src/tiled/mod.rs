@@ -1,0 +1,174 @@
+//! The tiled format (`b"L\x01"`): independent tiles of whole rows, each quantized, predicted
+//! on integers and entropy coded on its own, so tiles compress and decompress in parallel and a
+//! reader can decode just the rows it needs. See `docs/format.md`.
+
+mod huffman;
+mod layout;
+mod tile;
+
+use std::ops::Range;
+
+use lilcom_kernels::Kernels;
+use rayon::prelude::*;
+
+use crate::element::{DType, Element};
+use crate::error::{Error, Result};
+pub(crate) use layout::Layout;
+pub use layout::{MAX_AXES, TICK_POWER_RANGE};
+use tile::{decode_tile, encode_tile, tile_shape};
+
+/// Elements a tile aims for: large enough that its table and index cost little, small enough to
+/// stay in cache and to give several tiles per thread on large arrays.
+const TARGET_TILE_ELEMENTS: usize = 1 << 16;
+
+/// Where work runs: an optional dedicated thread pool, and the kernels' instruction set.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Execution {
+    pub(crate) threads: Option<usize>,
+    pub(crate) kernels: Kernels,
+}
+
+impl Execution {
+    /// Runs `f` on `threads` threads (the global pool when `None`, the caller's thread for 1).
+    fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Result<R> {
+        match self.threads {
+            None => Ok(f()),
+            Some(0) => Err(Error::invalid_argument("threads must be at least 1")),
+            Some(n) => {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| Error::invalid_argument(format!("cannot start {n} threads: {e}")))?;
+                Ok(pool.install(f))
+            }
+        }
+    }
+}
+
+/// Rows per tile for an array of `shape`.
+fn rows_per_tile(shape: &[usize]) -> usize {
+    let row_len = layout::row_len_of(shape).max(1);
+    (TARGET_TILE_ELEMENTS / row_len).clamp(1, layout::rows_of(shape).max(1))
+}
+
+/// Encodes a C-order array.
+pub(crate) fn encode<T: Element>(values: &[T], shape: &[usize], tick_power: i32, exec: Execution) -> Result<Vec<u8>> {
+    if shape.len() > MAX_AXES {
+        return Err(Error::invalid_argument(format!(
+            "the tiled format holds up to {MAX_AXES} axes; this array has {}",
+            shape.len()
+        )));
+    }
+    if !TICK_POWER_RANGE.contains(&tick_power) {
+        return Err(Error::invalid_argument(format!(
+            "the tiled format takes tick_power from -64 to 64; got {tick_power}"
+        )));
+    }
+    let row_len = layout::row_len_of(shape);
+    let per_tile = rows_per_tile(shape);
+    let tile_rows = if values.is_empty() { 0 } else { layout::rows_of(shape).div_ceil(per_tile) };
+    let chunk = per_tile * row_len.max(1);
+    let tiles: Vec<Vec<u8>> = exec.install(|| {
+        (0..tile_rows)
+            .into_par_iter()
+            .map(|t| {
+                let part = &values[t * chunk..((t + 1) * chunk).min(values.len())];
+                let rows = part.len() / row_len.max(1);
+                encode_tile(exec.kernels, part, tile_shape(shape, rows), tick_power)
+            })
+            .collect()
+    })?;
+    let lengths: Vec<usize> = tiles.iter().map(Vec::len).collect();
+    let mut out = Layout::write(T::DTYPE, tick_power, shape, per_tile, &lengths);
+    out.reserve(lengths.iter().sum());
+    for tile in &tiles {
+        out.extend_from_slice(tile);
+    }
+    Ok(out)
+}
+
+/// Reads and checks the header, including that the stream is big enough for its claimed size.
+pub(crate) fn read_layout(bytes: &[u8]) -> Result<Layout> {
+    let layout = Layout::read(bytes)?;
+    let elements: usize = layout.shape.iter().product();
+    // Every element costs at least one bit (a token code), so a larger claim is corrupt; this also
+    // bounds what a decoder allocates by the size of its input.
+    if elements as u128 > 8 * bytes.len() as u128 {
+        return Err(Error::corruption(format!(
+            "{elements} elements cannot fit in {} bytes of tiles",
+            bytes.len() - layout.header_len
+        )));
+    }
+    Ok(layout)
+}
+
+/// Decodes rows `rows` of axis 0 into `out` (C order, exactly those rows), touching only the
+/// tiles that hold them.
+pub(crate) fn decode_rows_into<T: Element>(
+    bytes: &[u8],
+    layout: &Layout,
+    rows: Range<usize>,
+    out: &mut [T],
+    exec: Execution,
+) -> Result<()> {
+    check_dtype::<T>(layout)?;
+    let row_len = layout.row_len();
+    if rows.start > rows.end || rows.end > layout.rows() {
+        return Err(Error::invalid_argument(format!(
+            "rows {}..{} are outside the array's {} rows",
+            rows.start,
+            rows.end,
+            layout.rows()
+        )));
+    }
+    debug_assert_eq!(out.len(), (rows.end - rows.start) * row_len);
+    if out.is_empty() {
+        return Ok(());
+    }
+    let per_tile = layout.rows_per_tile;
+    let first = rows.start / per_tile;
+    let last = (rows.end - 1) / per_tile;
+    // Split `out` at tile boundaries so tiles decode in parallel into their own part.
+    let mut parts: Vec<(usize, &mut [T])> = Vec::with_capacity(last - first + 1);
+    let mut rest = out;
+    for t in first..=last {
+        let tile = layout.tile_rows(t);
+        let take = (tile.end.min(rows.end) - tile.start.max(rows.start)) * row_len;
+        let (head, tail) = rest.split_at_mut(take);
+        parts.push((t, head));
+        rest = tail;
+    }
+    exec.install(|| {
+        parts.into_par_iter().try_for_each(|(t, part)| {
+            let tile = layout.tile_rows(t);
+            let view = tile_shape(&layout.shape, tile.len());
+            let tile_bytes = &bytes[layout.tile_bytes(t)];
+            let whole = tile.start >= rows.start && tile.end <= rows.end;
+            if whole {
+                decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, part)
+            } else {
+                let mut scratch = vec![T::from_f32(0.0); view.len()];
+                decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, &mut scratch)?;
+                let from = (rows.start.max(tile.start) - tile.start) * row_len;
+                part.copy_from_slice(&scratch[from..from + part.len()]);
+                Ok(())
+            }
+        })
+    })?
+}
+
+fn check_dtype<T: Element>(layout: &Layout) -> Result<()> {
+    if T::DTYPE != layout.dtype {
+        return Err(Error::invalid_argument(format!(
+            "the stream holds {:?} values; decode it as that type (asked for {:?})",
+            layout.dtype,
+            T::DTYPE
+        )));
+    }
+    Ok(())
+}
+
+/// The stored dtype of a stream whose layout was read.
+pub(crate) fn dtype(layout: &Layout) -> DType {
+    layout.dtype
+}

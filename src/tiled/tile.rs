@@ -1,0 +1,204 @@
+//! One tile: quantize, predict by axis differences, split into tokens and raw bits, Huffman-code
+//! the tokens into four interleaved lanes; and the inverse.
+
+use lilcom_kernels::bits::{zigzag_decode, zigzag_encode};
+use lilcom_kernels::difference::{self, Axes, Shape3};
+use lilcom_kernels::tokens::{self, raw_bits_of_token, value_of, TOKEN_COUNT};
+use lilcom_kernels::Kernels;
+
+use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
+use super::layout::Cursor;
+use crate::bitio::{low_mask, BitReader, BitWriter};
+use crate::element::Element;
+use crate::error::{Error, Result};
+
+/// Independent bit streams per tile; element `i` goes to lane `i % LANES`, so a decoder can
+/// work on four elements at once.
+pub(crate) const LANES: usize = 4;
+
+/// The tile's shape as three axes: its rows, the flattened middle axes, the last axis.
+pub(crate) fn tile_shape(shape: &[usize], rows: usize) -> Shape3 {
+    match shape.len() {
+        0 | 1 => Shape3 { outer: rows, middle: 1, inner: 1 },
+        2 => Shape3 { outer: rows, middle: 1, inner: shape[1] },
+        n => Shape3 { outer: rows, middle: shape[1..n - 1].iter().product(), inner: shape[n - 1] },
+    }
+}
+
+/// Encodes one tile of `values` (C order, shape `view`) and returns its bytes.
+pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shape3, tick_power: i32) -> Vec<u8> {
+    let n = values.len();
+    debug_assert_eq!(n, view.len());
+    let inv_tick = T::pow2(-tick_power);
+    let mut codes = vec![0i32; n];
+    let exception_count = T::quantize(kernels, values, inv_tick, &mut codes);
+
+    let axes = choose_predictor(kernels, &codes, view);
+    difference::difference(kernels, &mut codes, view, axes);
+
+    let mut token_of = vec![0u8; n];
+    let raw_bits = tokens::tokens(kernels, &codes, &mut token_of);
+    let mut counts = [0u64; TOKEN_COUNT];
+    for &t in &token_of {
+        counts[usize::from(t)] += 1;
+    }
+    let lengths = huffman::code_lengths(&counts);
+    let table = huffman::canonical_codes(&lengths).expect("lengths built by code_lengths are valid");
+    let code_bits: u64 = (0..TOKEN_COUNT).map(|t| counts[t] * u64::from(table[t].1)).sum();
+
+    let lane_capacity = ((code_bits + raw_bits) / 8 / LANES as u64) as usize + 16;
+    let mut lanes: Vec<BitWriter> = (0..LANES).map(|_| BitWriter::with_capacity(lane_capacity)).collect();
+    for (i, (&t, &r)) in token_of.iter().zip(&codes).enumerate() {
+        let lane = &mut lanes[i % LANES];
+        let (code, len) = table[usize::from(t)];
+        lane.write(u32::from(len), code);
+        let raw_len = raw_bits_of_token(t);
+        lane.write(raw_len, zigzag_encode(r) & low_mask(raw_len) as u32);
+    }
+    let lanes: Vec<Vec<u8>> = lanes.into_iter().map(BitWriter::finish).collect();
+
+    let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + lanes.iter().map(Vec::len).sum::<usize>() + 32);
+    out.push(axes.0);
+    out.push(0);
+    out.extend_from_slice(&(exception_count as u32).to_le_bytes());
+    if exception_count > 0 {
+        for (i, &x) in values.iter().enumerate() {
+            if x.is_exception(inv_tick) {
+                out.extend_from_slice(&(i as u32).to_le_bytes());
+                x.write_bits(&mut out);
+            }
+        }
+    }
+    huffman::write_lengths(&lengths, &mut out);
+    for lane in &lanes {
+        out.extend_from_slice(&(lane.len() as u32).to_le_bytes());
+    }
+    for lane in &lanes {
+        out.extend_from_slice(lane);
+    }
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Picks the axis differences with the smallest estimated cost on a corner of the tile.
+fn choose_predictor(kernels: Kernels, codes: &[i32], view: Shape3) -> Axes {
+    let inner = view.inner.min(512);
+    let middle = view.middle.min((2048 / inner).max(2));
+    let outer = view.outer.min((4096 / (inner * middle)).max(2));
+    let sample_shape = Shape3 { outer, middle, inner };
+    let mut sample = Vec::with_capacity(sample_shape.len());
+    for o in 0..outer {
+        for m in 0..middle {
+            let start = (o * view.middle + m) * view.inner;
+            sample.extend_from_slice(&codes[start..start + inner]);
+        }
+    }
+    let mut best = (u64::MAX, Axes::NONE);
+    let mut scratch = vec![0i32; sample.len()];
+    for candidate in 0..8u8 {
+        let axes = Axes(candidate);
+        let useless = (axes.contains(Axes::OUTER) && outer < 2)
+            || (axes.contains(Axes::MIDDLE) && middle < 2)
+            || (axes.contains(Axes::INNER) && inner < 2);
+        if useless {
+            continue;
+        }
+        scratch.copy_from_slice(&sample);
+        difference::difference(kernels, &mut scratch, sample_shape, axes);
+        let cost = tokens::width_sum(kernels, &scratch);
+        if cost < best.0 {
+            best = (cost, axes);
+        }
+    }
+    best.1
+}
+
+/// Decodes one tile's `bytes` into `out` (C order, shape `view`).
+pub(crate) fn decode_tile<T: Element>(
+    kernels: Kernels,
+    bytes: &[u8],
+    view: Shape3,
+    tick_power: i32,
+    out: &mut [T],
+) -> Result<()> {
+    let n = out.len();
+    debug_assert_eq!(n, view.len());
+    let (body, crc) =
+        bytes.split_last_chunk::<4>().ok_or_else(|| Error::insufficient_data("a tile is shorter than its checksum"))?;
+    if crc32c::crc32c(body) != u32::from_le_bytes(*crc) {
+        return Err(Error::corruption("tile checksum mismatch"));
+    }
+    let mut r = Cursor { bytes: body, pos: 0 };
+    let predictor = r.u8("the tile's predictor")?;
+    if predictor & !Axes::ALL.0 != 0 {
+        return Err(Error::corruption(format!("predictor code {predictor:#04x} uses reserved bits")));
+    }
+    if r.u8("a reserved byte")? != 0 {
+        return Err(Error::corruption("a reserved tile byte is not zero"));
+    }
+    let exception_count = r.u32("the exception count")? as usize;
+    if exception_count > n {
+        return Err(Error::corruption(format!("{exception_count} exceptions in a tile of {n} elements")));
+    }
+    let exceptions = r.take(exception_count * (4 + T::BYTES), "the exceptions")?;
+    let lengths: &[u8; LENGTHS_BYTES] = r.take(LENGTHS_BYTES, "the code lengths")?.try_into().expect("length table");
+    let table = DecodeTable::new(&huffman::read_lengths(lengths))?;
+    let mut lane_lengths = [0usize; LANES];
+    for len in &mut lane_lengths {
+        *len = r.u32("a lane length")? as usize;
+    }
+    let mut lanes: [&[u8]; LANES] = [&[]; LANES];
+    for (lane, &len) in lanes.iter_mut().zip(&lane_lengths) {
+        *lane = r.take(len, "a lane")?;
+    }
+    if r.pos != body.len() {
+        return Err(Error::corruption(format!("{} unused bytes inside a tile", body.len() - r.pos)));
+    }
+
+    let mut codes = vec![0i32; n];
+    read_residuals(&table, lanes, &mut codes)?;
+    difference::integrate(kernels, &mut codes, view, Axes(predictor));
+    T::dequantize(kernels, &codes, T::pow2(tick_power), out);
+
+    let mut last = None;
+    for entry in exceptions.chunks_exact(4 + T::BYTES) {
+        let index = u32::from_le_bytes(entry[..4].try_into().expect("4 bytes")) as usize;
+        if index >= n || last.is_some_and(|l| index <= l) {
+            return Err(Error::corruption(format!("exception index {index} is out of order or out of the tile")));
+        }
+        out[index] = T::read_bits(&entry[4..]);
+        last = Some(index);
+    }
+    Ok(())
+}
+
+/// Decodes the residuals of all lanes, interleaved, into `codes`.
+fn read_residuals(table: &DecodeTable, lanes: [&[u8]; LANES], codes: &mut [i32]) -> Result<()> {
+    let mut readers = lanes.map(BitReader::new);
+    let mut bad_code = false;
+    for group in codes.chunks_mut(LANES) {
+        for (code, reader) in group.iter_mut().zip(readers.iter_mut()) {
+            // A code (at most 12 bits) and its raw bits (at most 30) fit one refill.
+            let window = reader.peek(42);
+            let (token, len) = table.lookup(window);
+            bad_code |= len == 0;
+            let raw_len = raw_bits_of_token(token);
+            let raw = ((window >> len) & low_mask(raw_len)) as u32;
+            reader.consume(len + raw_len);
+            *code = zigzag_decode(value_of(token, raw));
+        }
+    }
+    if bad_code {
+        return Err(Error::corruption("a token code that the tile's Huffman table does not define"));
+    }
+    for (lane, reader) in readers.iter().enumerate() {
+        if reader.overran() {
+            return Err(Error::insufficient_data(format!("lane {lane} of a tile ends before its last element")));
+        }
+        if reader.bytes_consumed() != lanes[lane].len() {
+            return Err(Error::corruption(format!("lane {lane} of a tile has unused bytes")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! The tiled format: the bound, exceptions, dtypes, shapes, threads, row ranges, scalar against
+//! dispatched kernels, and corruption detection.
+
+use lilcom::{
+    compress, decompress, decompress_into, decompress_rows, decompress_with, info, CompressOptions, DecompressOptions,
+    ErrorKind, Format,
+};
+use ndarray::{Array1, Array2, Array3, ArrayD, IxDyn, ShapeBuilder};
+use proptest::prelude::*;
+
+fn tiled(tick_power: i32) -> CompressOptions {
+    CompressOptions::default().with_format(Format::Tiled).with_tick_power(tick_power)
+}
+
+/// Checks the format's promise element by element: finite values whose code fits are within half
+/// a tick; everything else comes back bit for bit.
+fn assert_bound_f32(a: &ArrayD<f32>, b: &ArrayD<f32>, tick_power: i32) {
+    assert_eq!(a.shape(), b.shape());
+    let tick = 2f64.powi(tick_power);
+    for (&x, &y) in a.iter().zip(b.iter()) {
+        let regular = (f64::from(x) / tick).abs() < (1u64 << 30) as f64;
+        if regular {
+            assert!((f64::from(x) - f64::from(y)).abs() <= tick / 2.0, "{x} -> {y} at tick 2^{tick_power}");
+        } else {
+            assert_eq!(x.to_bits(), y.to_bits(), "exception {x} -> {y}");
+        }
+    }
+}
+
+#[test]
+fn default_format_is_tiled_and_keeps_dtype() {
+    let a = Array2::from_shape_fn((30, 7), |(i, j)| (i * 7 + j) as f64 * 0.01);
+    let bytes = compress(&a, &CompressOptions::default()).unwrap();
+    assert_eq!(&bytes[..2], b"L\x01");
+    let i = info(&bytes).unwrap();
+    assert_eq!(
+        (i.format, i.dtype, i.shape.clone(), i.tick_power),
+        (Format::Tiled, lilcom::DType::F64, vec![30, 7], -8)
+    );
+    let b = decompress::<f64>(&bytes).unwrap();
+    assert!(a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() <= 1.0 / 512.0));
+    assert_eq!(decompress::<f32>(&bytes).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    let c = compress(&a.mapv(|v| v as f32), &tiled(-8)).unwrap();
+    let wide = decompress::<f64>(&c).unwrap();
+    assert_eq!(wide, decompress::<f32>(&c).unwrap().mapv(f64::from));
+}
+
+#[test]
+fn non_finite_huge_and_tiny_values_round_trip_exactly() {
+    let values = vec![
+        1.0f32,
+        f32::NAN,
+        f32::from_bits(0x7fc0_1234),
+        f32::INFINITY,
+        -f32::INFINITY,
+        1e30,
+        -3e38,
+        1e-45,
+        -0.0,
+        0.3,
+    ];
+    let a = ArrayD::from_shape_vec(IxDyn(&[values.len()]), values).unwrap();
+    for tick_power in [-64, -20, -8, 0, 30, 64] {
+        let bytes = compress(&a, &tiled(tick_power)).unwrap();
+        assert_bound_f32(&a, &decompress::<f32>(&bytes).unwrap(), tick_power);
+    }
+}
+
+#[test]
+fn empty_zero_d_and_many_axes() {
+    let empty = Array2::<f32>::zeros((0, 5));
+    let bytes = compress(&empty, &tiled(-8)).unwrap();
+    assert_eq!(decompress::<f32>(&bytes).unwrap().shape(), &[0, 5]);
+    let empty_inner = Array2::<f32>::zeros((4, 0));
+    let bytes = compress(&empty_inner, &tiled(-8)).unwrap();
+    assert_eq!(decompress::<f32>(&bytes).unwrap().shape(), &[4, 0]);
+
+    let scalar = ndarray::arr0(2.7182817f32).into_dyn();
+    let bytes = compress(&scalar, &tiled(-10)).unwrap();
+    let back = decompress::<f32>(&bytes).unwrap();
+    assert_eq!(back.shape(), &[] as &[usize]);
+    assert_bound_f32(&scalar, &back, -10);
+
+    let mut dims = vec![1usize; 20];
+    dims[0] = 3;
+    dims[7] = 2;
+    dims[19] = 5;
+    let a = ArrayD::from_shape_fn(IxDyn(&dims), |ix| ix[0] as f32 + ix[7] as f32 * 0.5 + ix[19] as f32 * 0.25);
+    let bytes = compress(&a, &tiled(-4)).unwrap();
+    assert_bound_f32(&a, &decompress::<f32>(&bytes).unwrap(), -4);
+
+    let too_many = ArrayD::<f32>::zeros(IxDyn(&[1; 33]));
+    assert_eq!(compress(&too_many, &tiled(-8)).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    let ok = Array1::<f32>::zeros(3);
+    assert_eq!(compress(&ok, &tiled(65)).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+fn smooth(rows: usize, cols: usize) -> Array2<f32> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| {
+        ((i as f32) * 0.013).sin() * 5.0 + ((j as f32) * 0.07).cos() + (i * j % 7) as f32 * 0.01
+    })
+}
+
+#[test]
+fn bytes_do_not_depend_on_threads_or_kernels() {
+    let a = smooth(3000, 70);
+    let reference = compress(&a, &tiled(-9).with_threads(Some(1)).with_scalar_kernels(true)).unwrap();
+    assert!(info(&reference).unwrap().tiles > 2);
+    for threads in [None, Some(1), Some(2), Some(3)] {
+        for scalar in [false, true] {
+            let bytes = compress(&a, &tiled(-9).with_threads(threads).with_scalar_kernels(scalar)).unwrap();
+            assert_eq!(bytes, reference, "threads {threads:?} scalar {scalar}");
+            let options = DecompressOptions::default().with_threads(threads).with_scalar_kernels(scalar);
+            let b = decompress_with::<f32>(&bytes, &options).unwrap();
+            let want =
+                decompress_with::<f32>(&reference, &DecompressOptions::default().with_scalar_kernels(true)).unwrap();
+            assert_eq!(b.mapv(f32::to_bits), want.mapv(f32::to_bits));
+        }
+    }
+}
+
+#[test]
+fn row_ranges_match_the_full_decode_and_touch_only_their_tiles() {
+    let a = smooth(2500, 60);
+    let bytes = compress(&a, &tiled(-7)).unwrap();
+    let tiles = info(&bytes).unwrap().tiles;
+    assert!(tiles >= 3, "{tiles} tiles");
+    let full = decompress::<f32>(&bytes).unwrap();
+    for (start, end) in [(0, 0), (0, 1), (17, 18), (0, 2500), (1000, 2222), (2499, 2500), (5, 1500)] {
+        let part = decompress_rows::<f32>(&bytes, start..end).unwrap();
+        assert_eq!(part, full.slice(ndarray::s![start..end, ..]).into_dyn(), "{start}..{end}");
+    }
+    assert_eq!(decompress_rows::<f32>(&bytes, 10..2501).unwrap_err().kind(), ErrorKind::InvalidArgument);
+
+    // Corrupting the last tile does not affect rows held by the first one.
+    let mut damaged = bytes.clone();
+    let n = damaged.len();
+    damaged[n - 10] ^= 0x40;
+    assert!(decompress::<f32>(&damaged).is_err());
+    assert_eq!(decompress_rows::<f32>(&damaged, 0..10).unwrap(), full.slice(ndarray::s![0..10, ..]).into_dyn());
+}
+
+#[test]
+fn decode_into_any_layout_and_rows() {
+    let a = smooth(300, 40);
+    let bytes = compress(&a, &tiled(-6)).unwrap();
+    let full = decompress::<f32>(&bytes).unwrap();
+    let mut fortran = Array2::<f32>::zeros((300, 40).f());
+    decompress_into(&bytes, &mut fortran).unwrap();
+    assert_eq!(fortran.into_dyn(), full);
+    let mut part = Array2::<f32>::zeros((20, 40));
+    lilcom::decompress_into_with(&bytes, &mut part, &DecompressOptions::default().with_rows(100..120)).unwrap();
+    assert_eq!(part.into_dyn(), full.slice(ndarray::s![100..120, ..]).into_dyn());
+    let mut wrong = Array2::<f32>::zeros((300, 41));
+    assert_eq!(decompress_into(&bytes, &mut wrong).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn every_single_bit_flip_is_detected_and_every_truncation_rejected() {
+    let a = Array3::from_shape_fn((6, 5, 7), |(i, j, k)| (i as f32 - j as f32 * 0.3 + k as f32 * 0.01).sin());
+    let mut values = a.clone();
+    values[[2, 2, 2]] = f32::NAN;
+    for bytes in [compress(&values, &tiled(-8)).unwrap(), compress(&Array1::<f64>::zeros(4), &tiled(0)).unwrap()] {
+        for bit in 0..bytes.len() * 8 {
+            let mut flipped = bytes.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            let result = decompress_with::<f64>(&flipped, &DecompressOptions::default());
+            let result32 = decompress::<f32>(&flipped);
+            assert!(result.is_err() && result32.is_err(), "bit {bit} of {} flipped went unnoticed", bytes.len());
+        }
+        for cut in 0..bytes.len() {
+            assert!(decompress::<f64>(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(decompress::<f64>(&longer).unwrap_err().kind(), ErrorKind::Corruption);
+    }
+}
+
+#[test]
+fn fbank_sample_beats_the_original_format() {
+    let features: Array2<f32> =
+        ndarray_npy::read_npy(concat!(env!("CARGO_MANIFEST_DIR"), "/data/fbank_sample.npy")).unwrap();
+    let ours = compress(&features, &tiled(-5)).unwrap();
+    let original = compress(&features, &tiled(-5).with_format(Format::Lilcom)).unwrap();
+    assert!(ours.len() < original.len(), "tiled {} bytes, L\\x00 {} bytes", ours.len(), original.len());
+    assert_bound_f32(&features.into_dyn(), &decompress::<f32>(&ours).unwrap(), -5);
+}
+
+fn values_strategy() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        8 => -1.0e3f32..1.0e3,
+        1 => Just(f32::NAN),
+        1 => Just(f32::INFINITY),
+        1 => prop::num::f32::ANY,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(120))]
+
+    #[test]
+    fn roundtrip_holds_the_bound_on_both_kernel_paths(
+        dims in prop::collection::vec(0usize..7, 0..4),
+        seed_values in prop::collection::vec(values_strategy(), 0..300),
+        tick_power in -30i32..=30,
+        scalar: bool,
+    ) {
+        let n: usize = dims.iter().product();
+        let values: Vec<f32> = (0..n).map(|i| if seed_values.is_empty() { 0.0 } else { seed_values[i % seed_values.len()] }).collect();
+        let a = ArrayD::from_shape_vec(IxDyn(&dims), values).unwrap();
+        let bytes = compress(&a, &tiled(tick_power).with_scalar_kernels(scalar)).unwrap();
+        let other = compress(&a, &tiled(tick_power).with_scalar_kernels(!scalar)).unwrap();
+        prop_assert_eq!(&bytes, &other);
+        let b = decompress_with::<f32>(&bytes, &DecompressOptions::default().with_scalar_kernels(scalar)).unwrap();
+        assert_bound_f32(&a, &b, tick_power);
+    }
+
+    #[test]
+    fn f64_roundtrip_holds_the_bound(values in prop::collection::vec(-1.0e6f64..1.0e6, 1..200), tick_power in -20i32..=10) {
+        let a = Array1::from(values);
+        let bytes = compress(&a, &tiled(tick_power)).unwrap();
+        let b = decompress::<f64>(&bytes).unwrap();
+        let tick = 2f64.powi(tick_power);
+        for (x, y) in a.iter().zip(b.iter()) {
+            if (x / tick).abs() < (1u64 << 30) as f64 {
+                prop_assert!((x - y).abs() <= tick / 2.0);
+            } else {
+                prop_assert_eq!(x.to_bits(), y.to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_the_tiled_magic_never_panic(tail in prop::collection::vec(any::<u8>(), 0..200)) {
+        let mut bytes = b"L\x01".to_vec();
+        bytes.extend(tail);
+        let _ = info(&bytes);
+        let _ = decompress::<f32>(&bytes);
+        let _ = decompress::<f64>(&bytes);
+    }
+}
