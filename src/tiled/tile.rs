@@ -3,7 +3,7 @@
 
 use lilcom_kernels::bits::{zigzag_decode, zigzag_encode};
 use lilcom_kernels::difference::{self, Axes, Shape3};
-use lilcom_kernels::tokens::{self, raw_bits_of_token, value_of, TOKEN_COUNT};
+use lilcom_kernels::tokens::{self, raw_bits_of_token, TOKEN_COUNT};
 use lilcom_kernels::Kernels;
 
 use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
@@ -173,21 +173,55 @@ pub(crate) fn decode_tile<T: Element>(
     Ok(())
 }
 
-/// Decodes the residuals of all lanes, interleaved, into `codes`.
+/// The zigzag value each token stands for, before its raw bits are added.
+const TOKEN_BASE: [u32; TOKEN_COUNT] = {
+    let mut base = [0u32; TOKEN_COUNT];
+    let mut t = 0;
+    while t < TOKEN_COUNT {
+        base[t] = if t < 2 {
+            t as u32
+        } else {
+            let w = t as u32 / 2 + 1;
+            (1 << (w - 1)) | ((t as u32 & 1) << (w - 2))
+        };
+        t += 1;
+    }
+    base
+};
+
+/// Elements decoded between checks of the lanes' bounds.
+const BLOCK: usize = 64;
+/// Most bits one element takes: a 12-bit code and 30 raw bits.
+const MAX_ELEMENT_BITS: usize = 42;
+
+/// Decodes the residuals of all lanes into `codes` (element `i` from lane `i % 4`). Lanes are
+/// decoded two at a time so that two independent dependency chains overlap.
 fn read_residuals(table: &DecodeTable, lanes: [&[u8]; LANES], codes: &mut [i32]) -> Result<()> {
     let mut readers = lanes.map(BitReader::new);
+    let groups = codes.len() / LANES;
     let mut bad_code = false;
-    for group in codes.chunks_mut(LANES) {
-        for (code, reader) in group.iter_mut().zip(readers.iter_mut()) {
-            // A code (at most 12 bits) and its raw bits (at most 30) fit one refill.
-            let window = reader.peek(42);
-            let (token, len) = table.lookup(window);
-            bad_code |= len == 0;
-            let raw_len = raw_bits_of_token(token);
-            let raw = ((window >> len) & low_mask(raw_len)) as u32;
-            reader.consume(len + raw_len);
-            *code = zigzag_decode(value_of(token, raw));
+    for pair in [0, 2] {
+        let (mut a, mut b) = (readers[pair], readers[pair + 1]);
+        let mut k = 0;
+        while k < groups {
+            let count = BLOCK.min(groups - k);
+            let need = count * MAX_ELEMENT_BITS / 8 + 16;
+            let fast = a.bytes_ahead() >= need && b.bytes_ahead() >= need;
+            let block = &mut codes[k * LANES..(k + count) * LANES];
+            bad_code |= if fast {
+                read_pair::<true>(table, &mut a, &mut b, block, pair)
+            } else {
+                read_pair::<false>(table, &mut a, &mut b, block, pair)
+            };
+            k += count;
         }
+        readers[pair] = a;
+        readers[pair + 1] = b;
+    }
+    for (lane, code) in codes[groups * LANES..].iter_mut().enumerate() {
+        let (value, bad) = read_one::<false>(table, &mut readers[lane]);
+        *code = value;
+        bad_code |= bad;
     }
     if bad_code {
         return Err(Error::corruption("a token code that the tile's Huffman table does not define"));
@@ -201,4 +235,37 @@ fn read_residuals(table: &DecodeTable, lanes: [&[u8]; LANES], codes: &mut [i32])
         }
     }
     Ok(())
+}
+
+/// Decodes lanes `first` and `first + 1` of `block` (whole groups of four elements). Returns
+/// true if an undefined code was met.
+#[inline(always)]
+fn read_pair<const FAST: bool>(
+    table: &DecodeTable,
+    a: &mut BitReader<'_>,
+    b: &mut BitReader<'_>,
+    block: &mut [i32],
+    first: usize,
+) -> bool {
+    let mut bad = false;
+    for group in block.chunks_exact_mut(LANES) {
+        let (x, bad_x) = read_one::<FAST>(table, a);
+        let (y, bad_y) = read_one::<FAST>(table, b);
+        group[first] = x;
+        group[first + 1] = y;
+        bad |= bad_x | bad_y;
+    }
+    bad
+}
+
+/// Decodes one element of a lane: its residual, and whether its code was undefined.
+#[inline(always)]
+fn read_one<const FAST: bool>(table: &DecodeTable, reader: &mut BitReader<'_>) -> (i32, bool) {
+    let window = if FAST { reader.refill_in_bounds() } else { reader.peek(MAX_ELEMENT_BITS as u32) };
+    let entry = table.entry(window);
+    let code_len = entry.code_len();
+    let raw_len = entry.raw_len();
+    let raw = ((window >> code_len) & low_mask(raw_len)) as u32;
+    reader.consume(code_len + raw_len);
+    (zigzag_decode(TOKEN_BASE[entry.token()] | raw), code_len == 0)
 }
