@@ -8,7 +8,7 @@ use lilcom_kernels::Kernels;
 
 use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
 use super::layout::Cursor;
-use crate::bitio::{low_mask, BitReader, BitWriter};
+use crate::bitio::{low_mask, BitReader};
 use crate::element::Element;
 use crate::error::{Error, Result};
 
@@ -37,25 +37,34 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     difference::difference(kernels, &mut codes, view, axes);
 
     let mut token_of = vec![0u8; n];
-    let raw_bits = tokens::tokens(kernels, &codes, &mut token_of);
-    let mut counts = [0u64; TOKEN_COUNT];
-    for &t in &token_of {
+    tokens::tokens(kernels, &codes, &mut token_of);
+    // Token counts per lane: their sum builds the code, and they size each lane exactly.
+    let mut lane_counts = [[0u32; TOKEN_COUNT]; LANES];
+    let mut groups = token_of.chunks_exact(LANES);
+    for group in &mut groups {
+        for (counts, &t) in lane_counts.iter_mut().zip(group) {
+            counts[usize::from(t)] += 1;
+        }
+    }
+    for (counts, &t) in lane_counts.iter_mut().zip(groups.remainder()) {
         counts[usize::from(t)] += 1;
+    }
+    let mut counts = [0u64; TOKEN_COUNT];
+    for lane in &lane_counts {
+        for (total, &c) in counts.iter_mut().zip(lane) {
+            *total += u64::from(c);
+        }
     }
     let lengths = huffman::code_lengths(&counts);
     let table = huffman::canonical_codes(&lengths).expect("lengths built by code_lengths are valid");
-    let code_bits: u64 = (0..TOKEN_COUNT).map(|t| counts[t] * u64::from(table[t].1)).sum();
-
-    let lane_capacity = ((code_bits + raw_bits) / 8 / LANES as u64) as usize + 16;
-    let mut lanes: Vec<BitWriter> = (0..LANES).map(|_| BitWriter::with_capacity(lane_capacity)).collect();
-    for (i, (&t, &r)) in token_of.iter().zip(&codes).enumerate() {
-        let lane = &mut lanes[i % LANES];
-        let (code, len) = table[usize::from(t)];
-        lane.write(u32::from(len), code);
-        let raw_len = raw_bits_of_token(t);
-        lane.write(raw_len, zigzag_encode(r) & low_mask(raw_len) as u32);
+    // Each token's code and raw-bit count, merged: code in bits 0..32, lengths above.
+    let mut merged = [0u64; TOKEN_COUNT];
+    for (t, m) in merged.iter_mut().enumerate() {
+        let (code, code_len) = table[t];
+        *m = u64::from(code) | u64::from(code_len) << 32 | u64::from(raw_bits_of_token(t as u8)) << 40;
     }
-    let lanes: Vec<Vec<u8>> = lanes.into_iter().map(BitWriter::finish).collect();
+    let lanes: Vec<Vec<u8>> =
+        (0..LANES).map(|lane| write_lane(&token_of, &codes, lane, &merged, &lane_counts[lane])).collect();
 
     let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + lanes.iter().map(Vec::len).sum::<usize>() + 32);
     out.push(axes.0);
@@ -78,6 +87,49 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     }
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Writes lane `lane`: the code and raw bits of elements `lane, lane + 4, …`, as one write each.
+/// `merged[t]` holds token `t`'s code (bits 0..32), code length (32..40) and raw-bit count (40..).
+fn write_lane(
+    tokens: &[u8],
+    residuals: &[i32],
+    lane: usize,
+    merged: &[u64; TOKEN_COUNT],
+    counts: &[u32; TOKEN_COUNT],
+) -> Vec<u8> {
+    let bits: u64 = counts.iter().zip(merged).map(|(&c, &m)| u64::from(c) * ((m >> 32 & 0xff) + (m >> 40))).sum();
+    let len = bits.div_ceil(8) as usize;
+    // Eight spare bytes let every write store a whole word.
+    let mut out = vec![0u8; len + 8];
+    let mut pos = 0usize;
+    let mut acc = 0u64;
+    let mut acc_len = 0u32;
+    let mut put = |t: u8, r: i32| {
+        let m = merged[usize::from(t)];
+        let code_len = (m >> 32 & 0xff) as u32;
+        let raw_len = (m >> 40) as u32;
+        let raw = u64::from(zigzag_encode(r)) & low_mask(raw_len);
+        // At most 7 pending bits plus a 12-bit code and 30 raw bits: within one word.
+        acc |= ((m & 0xffff_ffff) | (raw << code_len)) << acc_len;
+        acc_len += code_len + raw_len;
+        out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+        let whole = acc_len / 8;
+        pos += whole as usize;
+        acc >>= whole * 8;
+        acc_len -= whole * 8;
+    };
+    let mut token_groups = tokens.chunks_exact(LANES);
+    let mut residual_groups = residuals.chunks_exact(LANES);
+    for (t, r) in (&mut token_groups).zip(&mut residual_groups) {
+        put(t[lane], r[lane]);
+    }
+    if let (Some(&t), Some(&r)) = (token_groups.remainder().get(lane), residual_groups.remainder().get(lane)) {
+        put(t, r);
+    }
+    out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+    out.truncate(len);
     out
 }
 
