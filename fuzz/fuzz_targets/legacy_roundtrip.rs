@@ -23,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
         })
         .collect();
     let array = ArrayD::from_shape_vec(IxDyn(&dims), values).unwrap();
-    let options = CompressOptions::default().with_format(Format::Lilcom).with_tick_power(tick_power).with_regression(regress);
+    let options =
+        CompressOptions::default().with_format(Format::Lilcom).with_tick_power(tick_power).with_regression(regress);
     let Ok(bytes) = compress(&array, &options) else {
         // Only non-finite input is refused for these shapes and tick powers.
         assert!(array.iter().any(|x| !x.is_finite()));

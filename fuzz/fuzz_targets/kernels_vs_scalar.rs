@@ -1,0 +1,74 @@
+//! Every kernel, dispatched against its scalar reference, on arbitrary input and lengths (ragged
+//! tails included), byte for byte. Fails if this machine has a vector instruction set but the
+//! dispatch did not pick one.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use lilcom_kernels::difference::{self, Axes, Shape3};
+use lilcom_kernels::{quantize, tokens, Kernels};
+
+fuzz_target!(|data: &[u8]| {
+    let kernels = Kernels::detect();
+    if std::env::var_os(lilcom_kernels::dispatch::FORCE_SCALAR_ENV).is_none() {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            assert!(
+                kernels.is_vectorized(),
+                "AVX2 is present but {} kernels were dispatched",
+                kernels.instruction_set()
+            );
+        }
+    }
+    if data.len() < 2 {
+        return;
+    }
+    let tick_power = i32::from(data[0] % 61) - 30;
+    let words: Vec<u32> =
+        data[1..].chunks(4).map(|c| c.iter().rev().fold(0u32, |a, &b| a << 8 | u32::from(b))).collect();
+
+    let floats: Vec<f32> = words.iter().map(|&w| f32::from_bits(w)).collect();
+    let inv = 2f32.powi(-tick_power);
+    let (mut a, mut b) = (vec![0; floats.len()], vec![0; floats.len()]);
+    assert_eq!(
+        quantize::quantize_f32_scalar(&floats, inv, &mut a),
+        quantize::quantize_f32(kernels, &floats, inv, &mut b)
+    );
+    assert_eq!(a, b);
+    let (mut x, mut y) = (vec![0.0f32; a.len()], vec![0.0f32; a.len()]);
+    quantize::dequantize_f32_scalar(&a, 1.0 / inv, &mut x);
+    quantize::dequantize_f32(kernels, &a, 1.0 / inv, &mut y);
+    assert!(x.iter().zip(&y).all(|(p, q)| p.to_bits() == q.to_bits()));
+
+    let doubles: Vec<f64> =
+        words.chunks(2).map(|w| f64::from_bits(u64::from(w[0]) << 32 | u64::from(*w.last().unwrap()))).collect();
+    let inv64 = 2f64.powi(-tick_power);
+    let (mut c, mut d) = (vec![0; doubles.len()], vec![0; doubles.len()]);
+    assert_eq!(
+        quantize::quantize_f64_scalar(&doubles, inv64, &mut c),
+        quantize::quantize_f64(kernels, &doubles, inv64, &mut d)
+    );
+    assert_eq!(c, d);
+
+    let ints: Vec<i32> = words.iter().map(|&w| w as i32).collect();
+    let (mut t1, mut t2) = (vec![0u8; ints.len()], vec![0u8; ints.len()]);
+    assert_eq!(tokens::tokens_scalar(&ints, &mut t1), tokens::tokens(kernels, &ints, &mut t2));
+    assert_eq!(t1, t2);
+    assert_eq!(tokens::width_sum_scalar(&ints), tokens::width_sum(kernels, &ints));
+
+    let n = ints.len();
+    if n > 0 {
+        let inner = 1 + usize::from(data[0] >> 4) % n;
+        let rows = n / inner;
+        let middle = if rows > 1 && data[0] & 1 == 1 { 2 } else { 1 };
+        let shape = Shape3 { outer: rows / middle, middle, inner };
+        let codes = &ints[..shape.len()];
+        for axes in 0..8 {
+            let (mut p, mut q) = (codes.to_vec(), codes.to_vec());
+            difference::difference_scalar(&mut p, shape, Axes(axes));
+            difference::difference(kernels, &mut q, shape, Axes(axes));
+            assert_eq!(p, q);
+            difference::integrate(kernels, &mut q, shape, Axes(axes));
+            assert_eq!(q, codes);
+        }
+    }
+});
