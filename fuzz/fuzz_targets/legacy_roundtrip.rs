@@ -33,11 +33,13 @@ fuzz_target!(|data: &[u8]| {
     let decoded = decompress::<f32>(&bytes).expect("our own stream decodes");
     assert_eq!(decoded.shape(), array.shape());
     let tick = 2f32.powi(tick_power);
-    // The format's promise: half a tick, plus float32 rounding of the prediction, when values
-    // stay well inside the int32 code range.
-    if array.iter().all(|x| x.abs() < tick * 65536.0) {
+    // The format's promise: half a tick, plus the float32 rounding of predictions, which are
+    // sums of neighbours and so as large as the largest element (the original loses that much;
+    // see the golden case fuzz_legacy_roundtrip_c4a53393), when codes fit int32.
+    let largest = array.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    if largest < tick * 65536.0 {
+        let slack = largest * f32::EPSILON * 8.0;
         for (x, y) in array.iter().zip(decoded.iter()) {
-            let slack = x.abs().max(y.abs()) * f32::EPSILON * 4.0;
             assert!((x - y).abs() <= tick / 2.0 + slack, "{x} came back as {y} at tick {tick}");
         }
     }
