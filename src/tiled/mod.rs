@@ -7,6 +7,7 @@ mod layout;
 mod tile;
 
 use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use lilcom_kernels::Kernels;
 use rayon::prelude::*;
@@ -29,20 +30,37 @@ pub(crate) struct Execution {
 }
 
 impl Execution {
-    /// Runs `f` on `threads` threads (the global pool when `None`, the caller's thread for 1).
-    fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Result<R> {
+    /// Calls `f(i)` for `i` in `0..count` and collects the results in order: on the caller's
+    /// thread for one thread (or one item), else on rayon's global pool (`None`) or on a pool of
+    /// the requested size, kept for reuse.
+    fn map<I: Send, R: Send>(&self, items: Vec<I>, f: impl Fn(I) -> R + Sync + Send) -> Result<Vec<R>> {
         match self.threads {
-            None => Ok(f()),
             Some(0) => Err(Error::invalid_argument("threads must be at least 1")),
-            Some(n) => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| Error::invalid_argument(format!("cannot start {n} threads: {e}")))?;
-                Ok(pool.install(f))
-            }
+            Some(1) => Ok(items.into_iter().map(f).collect()),
+            _ if items.len() <= 1 => Ok(items.into_iter().map(f).collect()),
+            None => Ok(items.into_par_iter().map(f).collect()),
+            Some(n) => Ok(pool(n)?.install(|| items.into_par_iter().map(f).collect())),
         }
     }
+}
+
+/// Thread pools built so far, by size.
+type Pools = Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>;
+
+/// A thread pool of `threads` threads, built once per size and shared.
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Pools> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+        return Ok(Arc::clone(pool));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::invalid_argument(format!("cannot start {threads} threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.push((threads, Arc::clone(&pool)));
+    Ok(pool)
 }
 
 /// Rows per tile for an array of `shape`.
@@ -68,15 +86,10 @@ pub(crate) fn encode<T: Element>(values: &[T], shape: &[usize], tick_power: i32,
     let per_tile = rows_per_tile(shape);
     let tile_rows = if values.is_empty() { 0 } else { layout::rows_of(shape).div_ceil(per_tile) };
     let chunk = per_tile * row_len.max(1);
-    let tiles: Vec<Vec<u8>> = exec.install(|| {
-        (0..tile_rows)
-            .into_par_iter()
-            .map(|t| {
-                let part = &values[t * chunk..((t + 1) * chunk).min(values.len())];
-                let rows = part.len() / row_len.max(1);
-                encode_tile(exec.kernels, part, tile_shape(shape, rows), tick_power)
-            })
-            .collect()
+    let tiles: Vec<Vec<u8>> = exec.map((0..tile_rows).collect(), |t| {
+        let part = &values[t * chunk..((t + 1) * chunk).min(values.len())];
+        let rows = part.len() / row_len.max(1);
+        encode_tile(exec.kernels, part, tile_shape(shape, rows), tick_power)
     })?;
     let lengths: Vec<usize> = tiles.iter().map(Vec::len).collect();
     let mut out = Layout::write(T::DTYPE, tick_power, shape, per_tile, &lengths);
@@ -138,23 +151,21 @@ pub(crate) fn decode_rows_into<T: Element>(
         parts.push((t, head));
         rest = tail;
     }
-    exec.install(|| {
-        parts.into_par_iter().try_for_each(|(t, part)| {
-            let tile = layout.tile_rows(t);
-            let view = tile_shape(&layout.shape, tile.len());
-            let tile_bytes = &bytes[layout.tile_bytes(t)];
-            let whole = tile.start >= rows.start && tile.end <= rows.end;
-            if whole {
-                decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, part)
-            } else {
-                let mut scratch = vec![T::from_f32(0.0); view.len()];
-                decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, &mut scratch)?;
-                let from = (rows.start.max(tile.start) - tile.start) * row_len;
-                part.copy_from_slice(&scratch[from..from + part.len()]);
-                Ok(())
-            }
-        })
-    })?
+    let results = exec.map(parts, |(t, part)| {
+        let tile = layout.tile_rows(t);
+        let view = tile_shape(&layout.shape, tile.len());
+        let tile_bytes = &bytes[layout.tile_bytes(t)];
+        if tile.start >= rows.start && tile.end <= rows.end {
+            decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, part)
+        } else {
+            let mut scratch = vec![T::from_f32(0.0); view.len()];
+            decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, &mut scratch)?;
+            let from = (rows.start.max(tile.start) - tile.start) * row_len;
+            part.copy_from_slice(&scratch[from..from + part.len()]);
+            Ok(())
+        }
+    })?;
+    results.into_iter().collect()
 }
 
 fn check_dtype<T: Element>(layout: &Layout) -> Result<()> {
