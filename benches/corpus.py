@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Generates the benchmark corpus's speech features: real speech, synthesized with espeak-ng.
+"""Generates the benchmark corpus: real speech features (synthesized with espeak-ng) and the
+synthetic arrays BRIEF lists, as .npy files with a manifest of tick powers.
 
     apt-get install espeak-ng sox
-    python3 benches/corpus.py --sample data/fbank_sample.npy
+    python3 benches/corpus.py --sample data/fbank_sample.npy     # the sample the repo ships
+    python3 benches/corpus.py --out /tmp/corpus                  # the whole corpus
 
 Speech is synthesized at espeak-ng's rate, resampled to 16 kHz by sox, and turned into
 lhotse/Kaldi-style log mel filterbank features: 25 ms Hamming frames every 10 ms, 512-point FFT,
@@ -93,15 +95,43 @@ def speech_features(seconds_wanted: float) -> np.ndarray:
     return fbank(np.concatenate(parts))
 
 
+def synthetic(rng):
+    """The synthetic datasets: name -> (array, tick_power)."""
+    g = np.indices((96, 96, 96)).astype(np.float64) / 96.0
+    field = (np.sin(2 * np.pi * (g[0] + 0.5 * g[1])) * np.cos(3 * np.pi * g[2]) + 0.3 * g[0] * g[1]
+             + rng.standard_normal((96, 96, 96)) * 1e-3)
+    large = np.cumsum(rng.standard_normal((4096, 4096)).astype(np.float32) * 0.01, axis=1)
+    return {
+        "randn_300x500": (rng.standard_normal((300, 500)).astype(np.float32), -8),
+        "random_walk_1M_f64": (np.cumsum(rng.standard_normal(1_000_000)), -4),
+        "smooth_field_96cubed": (field.astype(np.float32), -10),
+        "weights_heavy_tailed_1024x1024": ((rng.standard_t(3, size=(1024, 1024)) * 0.02).astype(np.float32), -12),
+        "large_4096x4096": (large, -8),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sample", required=True, help="where to write the (frames, 80) float32 .npy")
-    parser.add_argument("--seconds", type=float, default=15.0, help="seconds of speech (default 15)")
+    parser.add_argument("--sample", help="write the shipped sample: (frames, 80) float32 .npy")
+    parser.add_argument("--out", help="write the whole corpus into this directory")
+    parser.add_argument("--seconds", type=float, default=15.0, help="seconds of speech for --sample (default 15)")
     args = parser.parse_args()
-    features = speech_features(args.seconds)
-    np.save(args.sample, features)
-    print(f"wrote {args.sample}: {features.shape} {features.dtype}, "
-          f"range {features.min():.2f}..{features.max():.2f}")
+    if args.sample:
+        features = speech_features(args.seconds)
+        np.save(args.sample, features)
+        print(f"wrote {args.sample}: {features.shape} {features.dtype}, "
+              f"range {features.min():.2f}..{features.max():.2f}")
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        datasets = synthetic(np.random.default_rng(20261124))
+        datasets["fbank_speech"] = (speech_features(105.0), -5)
+        with open(os.path.join(args.out, "manifest.tsv"), "w") as manifest:
+            for name, (array, tick_power) in datasets.items():
+                np.save(os.path.join(args.out, name + ".npy"), array)
+                manifest.write(f"{name}\t{tick_power}\n")
+                print(f"wrote {name}: {array.shape} {array.dtype}, tick_power {tick_power}")
+    if not (args.sample or args.out):
+        parser.error("give --sample, --out or both")
 
 
 if __name__ == "__main__":
