@@ -3,18 +3,13 @@
 //!
 //! cargo bench --bench legacy
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lilcom::{compress, decompress, CompressOptions, Format};
-use ndarray::{s, Array2};
-use ndarray_npy::read_npy;
-
-fn sample_chunk() -> Array2<f32> {
-    let features: Array2<f32> = read_npy(concat!(env!("CARGO_MANIFEST_DIR"), "/data/fbank_sample.npy")).unwrap();
-    features.slice(s![..500, ..]).to_owned()
-}
 
 fn legacy_fbank_chunk(c: &mut Criterion) {
-    let chunk = sample_chunk();
+    let chunk = common::fbank_chunk();
     let options = CompressOptions::default().with_format(Format::Lilcom).with_tick_power(-5);
     let stream = compress(&chunk, &options).unwrap();
 

@@ -1,0 +1,71 @@
+//! Instruction counts (valgrind's callgrind) of the kernels and of end-to-end cases: stable on a
+//! noisy machine, so regressions show as exact numbers. Inputs are built in the `#[bench]`
+//! arguments, which callgrind does not count.
+//!
+//! cargo install iai-callgrind-runner --version 0.16.1   # must match the iai-callgrind crate
+//! cargo bench --bench iai
+
+mod common;
+
+use iai_callgrind::{library_benchmark, library_benchmark_group, main};
+use lilcom::{compress, decompress_with, CompressOptions, DecompressOptions, Format};
+use lilcom_kernels::difference::{self, Axes, Shape3};
+use lilcom_kernels::{quantize, tokens, Kernels};
+use std::hint::black_box;
+
+const SHAPE: Shape3 = Shape3 { outer: 256, middle: 1, inner: 256 };
+
+fn codes() -> Vec<i32> {
+    let values = common::tile_values();
+    let mut codes = vec![0i32; values.len()];
+    quantize::quantize_f32_scalar(&values, 256.0, &mut codes);
+    codes
+}
+
+fn stream(format: Format) -> Vec<u8> {
+    compress(&common::fbank_chunk(), &CompressOptions::default().with_tick_power(-5).with_format(format)).unwrap()
+}
+
+#[library_benchmark]
+#[bench::dispatched(Kernels::detect(), common::tile_values())]
+#[bench::scalar(Kernels::scalar(), common::tile_values())]
+fn quantize_64k(kernels: Kernels, values: Vec<f32>) -> Vec<i32> {
+    let mut codes = vec![0i32; values.len()];
+    quantize::quantize_f32(kernels, black_box(&values), 256.0, &mut codes);
+    codes
+}
+
+#[library_benchmark]
+#[bench::dispatched(Kernels::detect(), codes())]
+#[bench::scalar(Kernels::scalar(), codes())]
+fn lorenzo_round_trip_64k(kernels: Kernels, mut codes: Vec<i32>) -> Vec<i32> {
+    difference::difference(kernels, black_box(&mut codes), SHAPE, Axes::ALL);
+    difference::integrate(kernels, &mut codes, SHAPE, Axes::ALL);
+    codes
+}
+
+#[library_benchmark]
+#[bench::dispatched(Kernels::detect(), codes())]
+#[bench::scalar(Kernels::scalar(), codes())]
+fn tokens_64k(kernels: Kernels, codes: Vec<i32>) -> u64 {
+    let mut out = vec![0u8; codes.len()];
+    tokens::tokens(kernels, black_box(&codes), &mut out)
+}
+
+#[library_benchmark]
+#[bench::fbank_chunk(common::fbank_chunk())]
+fn tiled_compress(chunk: ndarray::Array2<f32>) -> Vec<u8> {
+    compress(black_box(&chunk), &CompressOptions::default().with_tick_power(-5).with_threads(Some(1))).unwrap()
+}
+
+#[library_benchmark]
+#[bench::tiled(stream(Format::Tiled))]
+#[bench::lilcom(stream(Format::Lilcom))]
+fn decompress_fbank_chunk(bytes: Vec<u8>) -> usize {
+    let options = DecompressOptions::default().with_threads(Some(1));
+    decompress_with::<f32>(black_box(&bytes), &options).unwrap().len()
+}
+
+library_benchmark_group!(name = kernel_group; benchmarks = quantize_64k, lorenzo_round_trip_64k, tokens_64k);
+library_benchmark_group!(name = end_to_end_group; benchmarks = tiled_compress, decompress_fbank_chunk);
+main!(library_benchmark_groups = kernel_group, end_to_end_group);

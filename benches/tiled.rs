@@ -1,0 +1,64 @@
+//! Criterion benches of the tiled format: each kernel (dispatched and scalar reference) on a
+//! tile's worth of data, and compress/decompress end to end, single-threaded.
+//!
+//! cargo bench --bench tiled
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use lilcom::{compress, decompress_with, CompressOptions, DecompressOptions};
+use lilcom_kernels::difference::{self, Axes, Shape3};
+use lilcom_kernels::{quantize, tokens, Kernels};
+use std::hint::black_box;
+
+fn kernels(c: &mut Criterion) {
+    let values = common::tile_values();
+    let shape = Shape3 { outer: 256, middle: 1, inner: 256 };
+    let mut codes = vec![0i32; values.len()];
+    quantize::quantize_f32_scalar(&values, 256.0, &mut codes);
+    let mut group = c.benchmark_group("kernels_64k");
+    group.throughput(Throughput::Elements(values.len() as u64));
+    for (name, k) in [("dispatched", Kernels::detect()), ("scalar", Kernels::scalar())] {
+        let mut out = vec![0i32; values.len()];
+        group.bench_function(format!("quantize_f32/{name}"), |b| {
+            b.iter(|| quantize::quantize_f32(k, black_box(&values), 256.0, &mut out))
+        });
+        let mut floats = vec![0f32; values.len()];
+        group.bench_function(format!("dequantize_f32/{name}"), |b| {
+            b.iter(|| quantize::dequantize_f32(k, black_box(&codes), 1.0 / 256.0, &mut floats))
+        });
+        group.bench_function(format!("difference_lorenzo/{name}"), |b| {
+            b.iter(|| {
+                out.copy_from_slice(&codes);
+                difference::difference(k, &mut out, shape, Axes::ALL)
+            })
+        });
+        group.bench_function(format!("integrate_lorenzo/{name}"), |b| {
+            b.iter(|| {
+                out.copy_from_slice(&codes);
+                difference::integrate(k, &mut out, shape, Axes::ALL)
+            })
+        });
+        let mut toks = vec![0u8; values.len()];
+        group.bench_function(format!("tokens/{name}"), |b| b.iter(|| tokens::tokens(k, black_box(&codes), &mut toks)));
+    }
+    group.finish();
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let one = CompressOptions::default().with_tick_power(-5).with_threads(Some(1));
+    let one_decode = DecompressOptions::default().with_threads(Some(1));
+    for (name, array) in [("fbank_500x80", common::fbank_chunk()), ("fbank_whole", common::fbank())] {
+        let bytes = compress(&array, &one).unwrap();
+        let mut group = c.benchmark_group(format!("tiled_{name}"));
+        group.throughput(Throughput::Elements(array.len() as u64));
+        group.bench_function("compress", |b| b.iter(|| compress(black_box(&array), &one).unwrap()));
+        group.bench_function("decompress", |b| {
+            b.iter(|| decompress_with::<f32>(black_box(&bytes), &one_decode).unwrap())
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, kernels, end_to_end);
+criterion_main!(benches);
