@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the repository: Rust (format, lints, unit, integration, property, doc tests)
-# and Python (golden vectors against PyPI lilcom 1.8.2). Installs what it needs into a venv.
+# and Python (golden vectors against PyPI lilcom 1.8.2; the lilcom_rs package against it). Installs
+# what it needs into a venv.
 #
 #   scripts/test-all.sh
 set -euo pipefail
@@ -12,8 +13,10 @@ done
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path python/Cargo.toml -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --manifest-path python/Cargo.toml -- -D warnings
 echo "== cargo test (dispatched SIMD kernels)"
 cargo test --workspace
 echo "== cargo test (scalar reference kernels, LILCOM_FORCE_SCALAR=1)"
@@ -26,4 +29,6 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-"$venv/bin/python" -m pytest -q tests/python
+echo "== pip install ./python (builds the lilcom_rs extension with maturin)"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./python
+"$venv/bin/python" -m pytest -q tests/python python/tests
