@@ -54,6 +54,16 @@ impl Axes {
 }
 
 fn rows_minus_previous(block: &mut [i32], row: usize) {
+    if row == 1 {
+        // Rows of one element (1-d arrays): a plain running difference.
+        let mut prev = 0i32;
+        for x in block {
+            let cur = *x;
+            *x = cur.wrapping_sub(prev);
+            prev = cur;
+        }
+        return;
+    }
     let count = block.len() / row;
     for j in (1..count).rev() {
         let (before, at) = block.split_at_mut(j * row);
@@ -64,6 +74,14 @@ fn rows_minus_previous(block: &mut [i32], row: usize) {
 }
 
 fn rows_plus_previous(block: &mut [i32], row: usize) {
+    if row == 1 {
+        let mut acc = 0i32;
+        for x in block {
+            acc = acc.wrapping_add(*x);
+            *x = acc;
+        }
+        return;
+    }
     let count = block.len() / row;
     for j in 1..count {
         let (before, at) = block.split_at_mut(j * row);
