@@ -146,6 +146,78 @@ pub fn integrate_scalar(codes: &mut [i32], shape: Shape3, axes: Axes) {
     }
 }
 
+/// One axis of the tile view, for the scaled predictor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Axis {
+    /// The rows of the tile.
+    Outer,
+    /// The flattened middle axes.
+    Middle,
+    /// The last axis.
+    Inner,
+}
+
+impl Axis {
+    /// Distance between neighbours along this axis, and the length of the runs along it.
+    fn stride_and_run(self, shape: Shape3) -> (usize, usize) {
+        match self {
+            Axis::Outer => (shape.middle * shape.inner, shape.len()),
+            Axis::Middle => (shape.inner, shape.middle * shape.inner),
+            Axis::Inner => (1, shape.inner),
+        }
+    }
+}
+
+/// `(coeff * v + 128) >> 8`: the prediction `coeff/256 * v`, rounded, in integers.
+#[inline(always)]
+fn scaled(coeff: i32, v: i32) -> i32 {
+    ((i64::from(coeff) * i64::from(v) + 128) >> 8) as i32
+}
+
+/// Scalar reference: replaces each code by its difference from `coeff/256` times the previous
+/// code along `axis` (rounded as in [`scaled`]), in place; codes first along the axis stay.
+#[inline(always)]
+pub fn scaled_difference_scalar(codes: &mut [i32], shape: Shape3, axis: Axis, coeff: i32) {
+    assert_eq!(codes.len(), shape.len());
+    if shape.is_empty() {
+        return;
+    }
+    let (stride, run) = axis.stride_and_run(shape);
+    for block in codes.chunks_exact_mut(run) {
+        // Descending, so every prediction reads a code not yet replaced.
+        for i in (stride..run).rev() {
+            let prev = block[i - stride];
+            block[i] = block[i].wrapping_sub(scaled(coeff, prev));
+        }
+    }
+}
+
+/// Scalar reference: the inverse of [`scaled_difference_scalar`], in place.
+#[inline(always)]
+pub fn scaled_integrate_scalar(codes: &mut [i32], shape: Shape3, axis: Axis, coeff: i32) {
+    assert_eq!(codes.len(), shape.len());
+    if shape.is_empty() {
+        return;
+    }
+    let (stride, run) = axis.stride_and_run(shape);
+    for block in codes.chunks_exact_mut(run) {
+        for i in stride..run {
+            let prev = block[i - stride];
+            block[i] = block[i].wrapping_add(scaled(coeff, prev));
+        }
+    }
+}
+
+/// The dispatched [`scaled_difference_scalar`].
+pub fn scaled_difference(kernels: Kernels, codes: &mut [i32], shape: Shape3, axis: Axis, coeff: i32) {
+    kernels.run(Body(|| scaled_difference_scalar(codes, shape, axis, coeff)))
+}
+
+/// The dispatched [`scaled_integrate_scalar`].
+pub fn scaled_integrate(kernels: Kernels, codes: &mut [i32], shape: Shape3, axis: Axis, coeff: i32) {
+    kernels.run(Body(|| scaled_integrate_scalar(codes, shape, axis, coeff)))
+}
+
 /// The dispatched [`difference_scalar`].
 pub fn difference(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes) {
     kernels.run(Body(|| difference_scalar(codes, shape, axes)))
@@ -184,6 +256,29 @@ mod tests {
                 assert_eq!(b, original, "{shape:?} {axes:?}");
             }
         }
+    }
+
+    #[test]
+    fn scaled_predictor_inverts_exactly_on_every_axis_and_matches_the_reference() {
+        let shape = Shape3 { outer: 4, middle: 3, inner: 21 };
+        let original = sample(shape);
+        for axis in [Axis::Outer, Axis::Middle, Axis::Inner] {
+            for coeff in [-256, -77, 0, 1, 128, 200, 256] {
+                let mut a = original.clone();
+                let mut b = original.clone();
+                scaled_difference_scalar(&mut a, shape, axis, coeff);
+                scaled_difference(Kernels::detect(), &mut b, shape, axis, coeff);
+                assert_eq!(a, b, "{axis:?} {coeff}");
+                scaled_integrate(Kernels::detect(), &mut b, shape, axis, coeff);
+                assert_eq!(b, original, "{axis:?} {coeff}");
+            }
+        }
+        let mut extremes = vec![i32::MAX, i32::MIN, i32::MAX, -1, i32::MIN];
+        let line = Shape3 { outer: 1, middle: 1, inner: 5 };
+        let copy = extremes.clone();
+        scaled_difference_scalar(&mut extremes, line, Axis::Inner, 256);
+        scaled_integrate_scalar(&mut extremes, line, Axis::Inner, 256);
+        assert_eq!(extremes, copy);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod huffman;
 mod layout;
+mod predictor;
 mod tile;
 
 use std::ops::Range;

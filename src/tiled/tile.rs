@@ -2,12 +2,13 @@
 //! the tokens into four interleaved lanes; and the inverse.
 
 use lilcom_kernels::bits::{zigzag_decode, zigzag_encode};
-use lilcom_kernels::difference::{self, Axes, Shape3};
+use lilcom_kernels::difference::Shape3;
 use lilcom_kernels::tokens::{self, raw_bits_of_token, TOKEN_COUNT};
 use lilcom_kernels::Kernels;
 
 use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
 use super::layout::Cursor;
+use super::predictor::{self, Predictor, PREDICTOR_BYTES};
 use crate::bitio::{low_mask, BitReader};
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -33,8 +34,8 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     let mut codes = vec![0i32; n];
     let exception_count = T::quantize(kernels, values, inv_tick, &mut codes);
 
-    let axes = choose_predictor(kernels, &codes, view);
-    difference::difference(kernels, &mut codes, view, axes);
+    let predictor = predictor::choose(kernels, &codes, view);
+    predictor.apply(kernels, &mut codes, view);
 
     let mut token_of = vec![0u8; n];
     tokens::tokens(kernels, &codes, &mut token_of);
@@ -67,8 +68,7 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
         (0..LANES).map(|lane| write_lane(&token_of, &codes, lane, &merged, &lane_counts[lane])).collect();
 
     let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + lanes.iter().map(Vec::len).sum::<usize>() + 32);
-    out.push(axes.0);
-    out.push(0);
+    predictor.write(&mut out);
     out.extend_from_slice(&(exception_count as u32).to_le_bytes());
     if exception_count > 0 {
         for (i, &x) in values.iter().enumerate() {
@@ -133,39 +133,6 @@ fn write_lane(
     out
 }
 
-/// Picks the axis differences with the smallest estimated cost on a corner of the tile.
-fn choose_predictor(kernels: Kernels, codes: &[i32], view: Shape3) -> Axes {
-    let inner = view.inner.min(512);
-    let middle = view.middle.min((2048 / inner).max(2));
-    let outer = view.outer.min((4096 / (inner * middle)).max(2));
-    let sample_shape = Shape3 { outer, middle, inner };
-    let mut sample = Vec::with_capacity(sample_shape.len());
-    for o in 0..outer {
-        for m in 0..middle {
-            let start = (o * view.middle + m) * view.inner;
-            sample.extend_from_slice(&codes[start..start + inner]);
-        }
-    }
-    let mut best = (u64::MAX, Axes::NONE);
-    let mut scratch = vec![0i32; sample.len()];
-    for candidate in 0..8u8 {
-        let axes = Axes(candidate);
-        let useless = (axes.contains(Axes::OUTER) && outer < 2)
-            || (axes.contains(Axes::MIDDLE) && middle < 2)
-            || (axes.contains(Axes::INNER) && inner < 2);
-        if useless {
-            continue;
-        }
-        scratch.copy_from_slice(&sample);
-        difference::difference(kernels, &mut scratch, sample_shape, axes);
-        let cost = tokens::width_sum(kernels, &scratch);
-        if cost < best.0 {
-            best = (cost, axes);
-        }
-    }
-    best.1
-}
-
 /// Decodes one tile's `bytes` into `out` (C order, shape `view`).
 pub(crate) fn decode_tile<T: Element>(
     kernels: Kernels,
@@ -182,13 +149,8 @@ pub(crate) fn decode_tile<T: Element>(
         return Err(Error::corruption("tile checksum mismatch"));
     }
     let mut r = Cursor { bytes: body, pos: 0 };
-    let predictor = r.u8("the tile's predictor")?;
-    if predictor & !Axes::ALL.0 != 0 {
-        return Err(Error::corruption(format!("predictor code {predictor:#04x} uses reserved bits")));
-    }
-    if r.u8("a reserved byte")? != 0 {
-        return Err(Error::corruption("a reserved tile byte is not zero"));
-    }
+    let predictor =
+        Predictor::read(r.take(PREDICTOR_BYTES, "the tile's predictor")?.try_into().expect("predictor bytes"))?;
     let exception_count = r.u32("the exception count")? as usize;
     if exception_count > n {
         return Err(Error::corruption(format!("{exception_count} exceptions in a tile of {n} elements")));
@@ -210,7 +172,7 @@ pub(crate) fn decode_tile<T: Element>(
 
     let mut codes = vec![0i32; n];
     read_residuals(&table, lanes, &mut codes)?;
-    difference::integrate(kernels, &mut codes, view, Axes(predictor));
+    predictor.invert(kernels, &mut codes, view);
     T::dequantize(kernels, &codes, T::pow2(tick_power), out);
 
     let mut last = None;

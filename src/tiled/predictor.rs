@@ -1,0 +1,185 @@
+//! A tile's predictor: what it is, how it is written, how the encoder picks it, and applying it
+//! or its inverse to the codes.
+
+use lilcom_kernels::difference::{self, Axes, Axis, Shape3};
+use lilcom_kernels::{tokens, Kernels};
+
+use crate::error::{Error, Result};
+
+/// Bytes a predictor takes in a tile.
+pub(crate) const PREDICTOR_BYTES: usize = 4;
+
+/// How a tile's codes are predicted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Predictor {
+    /// Differences along a set of axes (none, one, two, or all three: Lorenzo).
+    Differences(Axes),
+    /// The previous code along one axis times `coeff / 256`, rounded.
+    Scaled(Axis, i32),
+}
+
+impl Predictor {
+    /// Replaces codes by residuals.
+    pub(crate) fn apply(self, kernels: Kernels, codes: &mut [i32], view: Shape3) {
+        match self {
+            Predictor::Differences(axes) => difference::difference(kernels, codes, view, axes),
+            Predictor::Scaled(axis, coeff) => difference::scaled_difference(kernels, codes, view, axis, coeff),
+        }
+    }
+
+    /// Replaces residuals by codes.
+    pub(crate) fn invert(self, kernels: Kernels, codes: &mut [i32], view: Shape3) {
+        match self {
+            Predictor::Differences(axes) => difference::integrate(kernels, codes, view, axes),
+            Predictor::Scaled(axis, coeff) => difference::scaled_integrate(kernels, codes, view, axis, coeff),
+        }
+    }
+
+    /// Four bytes: the difference axes (bits 0..3) and the scaled axis (bits 3..5: 0 none,
+    /// 1 outer, 2 middle, 3 inner), a zero byte, then the coefficient as i16.
+    pub(crate) fn write(self, out: &mut Vec<u8>) {
+        let (byte, coeff) = match self {
+            Predictor::Differences(axes) => (axes.0, 0i16),
+            Predictor::Scaled(axis, coeff) => {
+                let code = match axis {
+                    Axis::Outer => 1u8,
+                    Axis::Middle => 2,
+                    Axis::Inner => 3,
+                };
+                (code << 3, coeff as i16)
+            }
+        };
+        out.extend_from_slice(&[byte, 0]);
+        out.extend_from_slice(&coeff.to_le_bytes());
+    }
+
+    /// Reads what [`Predictor::write`] wrote, rejecting reserved values.
+    pub(crate) fn read(bytes: [u8; PREDICTOR_BYTES]) -> Result<Predictor> {
+        let [byte, reserved, lo, hi] = bytes;
+        let coeff = i32::from(i16::from_le_bytes([lo, hi]));
+        if reserved != 0 || byte >> 5 != 0 {
+            return Err(Error::corruption(format!("predictor bytes {bytes:02x?} use reserved values")));
+        }
+        let axes = Axes(byte & Axes::ALL.0);
+        let scaled = match byte >> 3 {
+            0 => None,
+            1 => Some(Axis::Outer),
+            2 => Some(Axis::Middle),
+            _ => Some(Axis::Inner),
+        };
+        match scaled {
+            None if coeff == 0 => Ok(Predictor::Differences(axes)),
+            Some(axis) if axes == Axes::NONE && (-256..=256).contains(&coeff) => Ok(Predictor::Scaled(axis, coeff)),
+            _ => Err(Error::corruption(format!("predictor bytes {bytes:02x?} are not a valid combination"))),
+        }
+    }
+}
+
+/// Picks the predictor with the smallest sum of residual bit widths on a corner of the tile:
+/// every set of difference axes, and per axis the scaled predictor with its least-squares
+/// coefficient.
+pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor {
+    let inner = view.inner.min(512);
+    let middle = view.middle.min((2048 / inner).max(2));
+    let outer = view.outer.min((4096 / (inner * middle)).max(2));
+    let sample_shape = Shape3 { outer, middle, inner };
+    let mut sample = Vec::with_capacity(sample_shape.len());
+    for o in 0..outer {
+        for m in 0..middle {
+            let start = (o * view.middle + m) * view.inner;
+            sample.extend_from_slice(&codes[start..start + inner]);
+        }
+    }
+    let long_enough = |axis: Axis| match axis {
+        Axis::Outer => outer >= 2,
+        Axis::Middle => middle >= 2,
+        Axis::Inner => inner >= 2,
+    };
+    let mut candidates: Vec<Predictor> = (0..8u8)
+        .map(Axes)
+        .filter(|&axes| {
+            (!axes.contains(Axes::OUTER) || long_enough(Axis::Outer))
+                && (!axes.contains(Axes::MIDDLE) || long_enough(Axis::Middle))
+                && (!axes.contains(Axes::INNER) || long_enough(Axis::Inner))
+        })
+        .map(Predictor::Differences)
+        .collect();
+    for axis in [Axis::Outer, Axis::Middle, Axis::Inner] {
+        if long_enough(axis) {
+            let coeff = least_squares_coefficient(&sample, sample_shape, axis);
+            // 0 is no prediction and 256 a plain difference: both are candidates already.
+            if coeff != 0 && coeff != 256 {
+                candidates.push(Predictor::Scaled(axis, coeff));
+            }
+        }
+    }
+    let mut best = (u64::MAX, Predictor::Differences(Axes::NONE));
+    let mut scratch = vec![0i32; sample.len()];
+    for candidate in candidates {
+        scratch.copy_from_slice(&sample);
+        candidate.apply(kernels, &mut scratch, sample_shape);
+        let cost = tokens::width_sum(kernels, &scratch);
+        if cost < best.0 {
+            best = (cost, candidate);
+        }
+    }
+    best.1
+}
+
+/// `round(256 * Σ q[i] q[i-s] / Σ q[i-s]^2)` along `axis`, clamped to [-256, 256].
+fn least_squares_coefficient(codes: &[i32], shape: Shape3, axis: Axis) -> i32 {
+    let (stride, run) = match axis {
+        Axis::Outer => (shape.middle * shape.inner, shape.len()),
+        Axis::Middle => (shape.inner, shape.middle * shape.inner),
+        Axis::Inner => (1, shape.inner),
+    };
+    let (mut cross, mut energy) = (0.0f64, 0.0f64);
+    for block in codes.chunks_exact(run) {
+        for (&prev, &cur) in block.iter().zip(&block[stride..]) {
+            cross += f64::from(prev) * f64::from(cur);
+            energy += f64::from(prev) * f64::from(prev);
+        }
+    }
+    if energy == 0.0 {
+        return 0;
+    }
+    (256.0 * cross / energy).round().clamp(-256.0, 256.0) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_predictor_writes_and_reads_back_and_reserved_values_are_rejected() {
+        let mut all: Vec<Predictor> = (0..8).map(|a| Predictor::Differences(Axes(a))).collect();
+        for axis in [Axis::Outer, Axis::Middle, Axis::Inner] {
+            all.extend([-256, -3, 77, 256].map(|c| Predictor::Scaled(axis, c)));
+        }
+        for p in all {
+            let mut bytes = Vec::new();
+            p.write(&mut bytes);
+            assert_eq!(Predictor::read(bytes.try_into().unwrap()).unwrap(), p);
+        }
+        for bad in [[0x20, 0, 0, 0], [0, 1, 0, 0], [1, 0, 5, 0], [0x09, 0, 5, 0], [0x08, 0, 0x01, 0x01]] {
+            assert!(Predictor::read(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_moderately_correlated_series_picks_the_scaled_predictor() {
+        // x[i] = 0.5 x[i-1] + noise: half the previous value predicts better than 0 or 1 times it.
+        let mut state = 12345u64;
+        let mut codes = vec![0i32; 4096];
+        for i in 1..codes.len() {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((state >> 40) as i32 % 2001) - 1000;
+            codes[i] = codes[i - 1] / 2 + noise;
+        }
+        let view = Shape3 { outer: 1, middle: 1, inner: codes.len() };
+        match choose(Kernels::detect(), &codes, view) {
+            Predictor::Scaled(Axis::Inner, c) => assert!((100..160).contains(&c), "coefficient {c}"),
+            other => panic!("picked {other:?}"),
+        }
+    }
+}
