@@ -240,3 +240,23 @@ proptest! {
         let _ = decompress::<f64>(&bytes);
     }
 }
+
+#[test]
+fn moderately_correlated_rows_round_trip_through_the_scaled_predictor() {
+    // Half of the previous value plus noise, along each of the three view axes in turn.
+    let mut state = 99u64;
+    let mut noise = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 40) % 2001) as f32 - 1000.0
+    };
+    let n = 20_000;
+    let mut series = vec![0.0f32; n];
+    for i in 1..n {
+        series[i] = series[i - 1] * 0.5 + noise();
+    }
+    for shape in [vec![n], vec![n / 50, 50], vec![10, 20, 100]] {
+        let a = ArrayD::from_shape_vec(IxDyn(&shape), series.clone()).unwrap();
+        let bytes = compress(&a, &tiled(0)).unwrap();
+        assert_bound_f32(&a, &decompress::<f32>(&bytes).unwrap(), 0);
+    }
+}
