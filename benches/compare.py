@@ -8,7 +8,9 @@ same maximum error (half a tick), in one process.
 
 The corpus comes from benches/corpus.py (speech features need espeak-ng and sox; without them
 the speech rows are skipped). Speeds are the best of a few runs, in million elements per
-second; the tables also give each speed as a ratio to the C++ original's in the same run.
+second; the tables also give each speed as a ratio to the C++ original's in the same run. Rows
+say "all cores" where a codec can use them (lilcom_rs threads, SZ3's OpenMP); the others are
+single-threaded.
 """
 
 import argparse
@@ -51,13 +53,14 @@ def codecs(tick, tick_power):
         return (lambda: lilcom.compress(x.astype(np.float32, copy=True), tick_power),
                 lambda b: lilcom.decompress(b), len)
 
-    def sz3(algorithm):
+    def sz3(algorithm, openmp=False):
         def make(x):
             def enc():
                 conf = szConfig(x.shape)
                 conf.errorBoundMode = szErrorBoundMode.ABS
                 conf.absErrorBound = tick / 2
                 conf.cmprAlgo = algorithm
+                conf.openmp = openmp
                 return sz.compress(np.ascontiguousarray(x), conf)[0]
             return enc, lambda b: sz.decompress(b, x.dtype, x.shape)[0], lambda b: b.nbytes
         return make
@@ -77,6 +80,7 @@ def codecs(tick, tick_power):
         "lilcom_rs tiled, all cores": ours("tiled", None),
         "lilcom_rs L\\x00": ours("lilcom", 1),
         "SZ3 default": sz3(szAlgorithm.INTERP_LORENZO),
+        "SZ3 default, all cores (OpenMP)": sz3(szAlgorithm.INTERP_LORENZO, openmp=True),
         "SZ3 Lorenzo+regression": sz3(szAlgorithm.LORENZO_REG),
         "ZFP accuracy": zfp,
         "round + pcodec": pco,
