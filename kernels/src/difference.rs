@@ -53,6 +53,7 @@ impl Axes {
     }
 }
 
+#[inline(always)]
 fn rows_minus_previous(block: &mut [i32], row: usize) {
     if row == 1 {
         // Rows of one element (1-d arrays): a plain running difference.
@@ -73,6 +74,7 @@ fn rows_minus_previous(block: &mut [i32], row: usize) {
     }
 }
 
+#[inline(always)]
 fn rows_plus_previous(block: &mut [i32], row: usize) {
     if row == 1 {
         let mut acc = 0i32;
@@ -159,6 +161,7 @@ pub enum Axis {
 
 impl Axis {
     /// Distance between neighbours along this axis, and the length of the runs along it.
+    #[inline(always)]
     fn stride_and_run(self, shape: Shape3) -> (usize, usize) {
         match self {
             Axis::Outer => (shape.middle * shape.inner, shape.len()),
