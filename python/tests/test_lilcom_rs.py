@@ -198,3 +198,13 @@ def test_wrong_types():
         lilcom_rs.compress(np.ones(3), format="zip")
     with pytest.raises(ValueError, match="tick_power"):
         lilcom_rs.compress(np.ones(3), tick_power=99)
+
+
+def test_rows_and_out_on_original_streams():
+    a = np.cumsum(RNG.standard_normal((30, 8)), axis=0).astype(np.float32)
+    data = lilcom.compress(a.copy(), -6)
+    whole = lilcom.decompress(data)
+    assert np.array_equal(lilcom_rs.decompress(data, rows=slice(4, 9)), whole[4:9])
+    out = np.empty((30, 8), np.float64)
+    lilcom_rs.decompress(data, out=out)
+    assert np.array_equal(out, whole.astype(np.float64))
