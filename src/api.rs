@@ -216,7 +216,7 @@ pub fn info(bytes: &[u8]) -> Result<StreamInfo> {
             let layout = tiled::read_layout(bytes)?;
             Ok(StreamInfo {
                 format: Format::Tiled,
-                dtype: tiled::dtype(&layout),
+                dtype: layout.dtype,
                 tiles: layout.tile_count(),
                 shape: layout.shape,
                 tick_power: layout.tick_power,

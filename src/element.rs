@@ -62,10 +62,6 @@ pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {
     /// Reads a value from [`Element::BYTES`] little-endian bytes.
     #[doc(hidden)]
     fn read_bits(bytes: &[u8]) -> Self;
-
-    /// Converts to f64, exactly.
-    #[doc(hidden)]
-    fn to_f64(self) -> f64;
 }
 
 impl Element for f32 {
@@ -113,10 +109,6 @@ impl Element for f32 {
     fn read_bits(bytes: &[u8]) -> Self {
         f32::from_bits(u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")))
     }
-
-    fn to_f64(self) -> f64 {
-        f64::from(self)
-    }
 }
 
 impl Element for f64 {
@@ -163,9 +155,5 @@ impl Element for f64 {
 
     fn read_bits(bytes: &[u8]) -> Self {
         f64::from_bits(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")))
-    }
-
-    fn to_f64(self) -> f64 {
-        self
     }
 }

@@ -160,9 +160,10 @@ pub enum Axis {
 }
 
 impl Axis {
-    /// Distance between neighbours along this axis, and the length of the runs along it.
+    /// Distance between neighbours along this axis, and the length of the blocks within which
+    /// an element's predecessor along it lies.
     #[inline(always)]
-    fn stride_and_run(self, shape: Shape3) -> (usize, usize) {
+    pub fn stride_and_run(self, shape: Shape3) -> (usize, usize) {
         match self {
             Axis::Outer => (shape.middle * shape.inner, shape.len()),
             Axis::Middle => (shape.inner, shape.middle * shape.inner),

@@ -2,32 +2,19 @@
 //! the encoder made.
 
 use super::adaptive_reader::{AdaptiveReader, ReadFailure};
-use super::encode::pow2;
 use super::header::{describe_failure, Header, MAGIC};
 use super::rows::{for_each_row, Neighbour};
+use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::options::Format;
 
-/// Checks the two magic bytes, as the original's Python wrapper does, and returns the rest.
+/// Checks the two magic bytes (the same checks and messages as [`crate::detect_format`]) and
+/// returns the rest.
 pub(crate) fn strip_magic(bytes: &[u8]) -> Result<&[u8]> {
-    if bytes.len() <= MAGIC.len() {
-        return Err(Error::insufficient_data(format!(
-            "{} bytes is too short for a lilcom stream (it has at least 3)",
-            bytes.len()
-        )));
+    match crate::detect_format(bytes)? {
+        Format::Lilcom => Ok(&bytes[MAGIC.len()..]),
+        other => Err(Error::invalid_argument(format!("a {other:?} stream is not an L\\x00 stream"))),
     }
-    if bytes[0] != MAGIC[0] {
-        return Err(Error::corruption(format!(
-            "not lilcom data: the first byte is 0x{:02x}, lilcom streams begin with 'L'",
-            bytes[0]
-        )));
-    }
-    if bytes[1] != MAGIC[1] {
-        return Err(Error::unsupported_version(format!(
-            "format version {} is not read by the L\\x00 decoder",
-            bytes[1]
-        )));
-    }
-    Ok(&bytes[MAGIC.len()..])
 }
 
 /// Reads the header of an `L\x00` stream (magic included) without decoding elements; it
@@ -77,7 +64,7 @@ impl Stream<'_> {
         let header = &self.header;
         debug_assert_eq!(out.len(), header.element_count()?);
         let coeffs: Vec<f32> = header.coefficients.iter().map(|&k| k as f32 * (1.0 / 256.0)).collect();
-        let tick = pow2(header.tick_power);
+        let tick = f32::pow2(header.tick_power);
         let along_row = *coeffs.last().expect("at least one axis");
         let row_len = *header.shape.last().expect("at least one axis");
         let count = out.len();

@@ -5,6 +5,7 @@ use super::adaptive_writer::AdaptiveWriter;
 use super::header::{MAGIC, MAX_AXES, TICK_POWER_RANGE};
 use super::regression::{quantize_coefficients, regression_coefficients};
 use super::rows::{for_each_row, Neighbour};
+use crate::element::Element;
 use crate::error::{Error, Result};
 
 /// Encodes `data`, a C-order array of shape `dims` already converted to float32, into an
@@ -31,8 +32,8 @@ pub(crate) fn encode(mut data: Vec<f32>, dims: &[usize], tick_power: i32, do_reg
     }
     let dims = &dims[..axes];
     let coeffs: Vec<f32> = coeffs[..axes].iter().map(|&k| k as f32 * (1.0 / 256.0)).collect();
-    let tick = pow2(tick_power);
-    let inv_tick = pow2(-tick_power);
+    let tick = f32::pow2(tick_power);
+    let inv_tick = f32::pow2(-tick_power);
     let along_row = coeffs[axes - 1];
     let row_len = dims[axes - 1];
 
@@ -58,12 +59,6 @@ pub(crate) fn encode(mut data: Vec<f32>, dims: &[usize], tick_power: i32, do_reg
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&stream);
     Ok(out)
-}
-
-/// `2^power` exactly, for the tick powers this format allows.
-pub(crate) fn pow2(power: i32) -> f32 {
-    debug_assert!(TICK_POWER_RANGE.contains(&power));
-    f32::from_bits(((127 + power) as u32) << 23)
 }
 
 /// The prediction for element `at`: the carried term along the row plus each neighbour's term,

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use lilcom_kernels::Kernels;
 use rayon::prelude::*;
 
-use crate::element::{DType, Element};
+use crate::element::Element;
 use crate::error::{Error, Result};
 pub(crate) use layout::Layout;
 pub use layout::{MAX_AXES, TICK_POWER_RANGE};
@@ -178,9 +178,4 @@ fn check_dtype<T: Element>(layout: &Layout) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The stored dtype of a stream whose layout was read.
-pub(crate) fn dtype(layout: &Layout) -> DType {
-    layout.dtype
 }

@@ -128,11 +128,7 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
 
 /// `round(256 * Σ q[i] q[i-s] / Σ q[i-s]^2)` along `axis`, clamped to [-256, 256].
 fn least_squares_coefficient(codes: &[i32], shape: Shape3, axis: Axis) -> i32 {
-    let (stride, run) = match axis {
-        Axis::Outer => (shape.middle * shape.inner, shape.len()),
-        Axis::Middle => (shape.inner, shape.middle * shape.inner),
-        Axis::Inner => (1, shape.inner),
-    };
+    let (stride, run) = axis.stride_and_run(shape);
     let (mut cross, mut energy) = (0.0f64, 0.0f64);
     for block in codes.chunks_exact(run) {
         for (&prev, &cur) in block.iter().zip(&block[stride..]) {
