@@ -131,7 +131,8 @@ pub fn decompress<R: Read + Seek>(
         tensors.push((entry.name.clone(), info));
         offset += len;
     }
-    let header = safetensors_header(index.metadata.clone(), tensors)?;
+    let metadata = index.metadata.clone().map(|m| m.into_iter().collect());
+    let header = safetensors_header(metadata, tensors)?;
     progress.start(offset as u64);
     out.write_all(&(header.len() as u64).to_le_bytes())?;
     out.write_all(&header)?;

@@ -116,7 +116,8 @@ pub fn decompress(input: &Path, output: &Path, threads: Option<usize>, force: bo
             let mut stream = Vec::new();
             open_input(input)?.read_to_end(&mut stream)?;
             let mut out = AtomicOutput::create(output, force)?;
-            npy::write_stream(&stream, &mut out, threads).with_context(|| format!("cannot decode {}", input.display()))?;
+            npy::write_stream(&stream, &mut out, threads)
+                .with_context(|| format!("cannot decode {}", input.display()))?;
             out.commit()?;
         }
         InputKind::Container => {
@@ -175,7 +176,8 @@ pub fn info(input: &Path) -> Result<Vec<TensorSummary>> {
         InputKind::Stream => {
             let mut stream = Vec::new();
             open_input(input)?.read_to_end(&mut stream)?;
-            let info = lilcom::info(&stream).with_context(|| format!("{} is not a valid lilcom stream", input.display()))?;
+            let info =
+                lilcom::info(&stream).with_context(|| format!("{} is not a valid lilcom stream", input.display()))?;
             let element_bytes = match info.dtype {
                 lilcom::DType::F64 => 8,
                 _ => 4,
@@ -197,10 +199,11 @@ pub fn info(input: &Path) -> Result<Vec<TensorSummary>> {
             let entries = reader.index().tensors.clone();
             let mut rows = Vec::with_capacity(entries.len());
             for (i, entry) in entries.iter().enumerate() {
+                // Reading every payload checks every checksum, so `info` doubles as a verifier.
+                let payload = reader.payload(i)?;
                 let tiles = match entry.encoding {
                     Encoding::Raw => None,
                     Encoding::Lilcom => {
-                        let payload = reader.payload(i)?;
                         let info = lilcom::info(&payload).with_context(|| format!("tensor {:?}", entry.name))?;
                         Some(info.tiles)
                     }

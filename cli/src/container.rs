@@ -8,7 +8,7 @@
 //! The index sits at the end so that a writer never has to hold or revisit earlier tensors, and
 //! the fixed-size trailer lets a reader find it with one seek.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use safetensors::Dtype;
@@ -72,9 +72,10 @@ impl Entry {
 /// The container's index: the checkpoint's metadata and its tensors in file order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Index {
-    /// The safetensors `__metadata__` map, kept as it was.
+    /// The safetensors `__metadata__` map, kept as it was (sorted, so that the bytes written do
+    /// not depend on hash order).
     #[serde(default)]
-    pub metadata: Option<HashMap<String, String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
     /// The tensors, in the order their payloads appear.
     pub tensors: Vec<Entry>,
 }
@@ -149,7 +150,7 @@ impl<W: Write> ContainerWriter<W> {
 
     /// Writes the index and the trailer, and returns the writer.
     pub fn finish(mut self, metadata: Option<HashMap<String, String>>) -> io::Result<W> {
-        self.index.metadata = metadata;
+        self.index.metadata = metadata.map(|m| m.into_iter().collect());
         let index = serde_json::to_vec(&self.index).map_err(io::Error::other)?;
         self.out.write_all(&index)?;
         let mut trailer = [0u8; TRAILER_LEN as usize];
@@ -274,7 +275,10 @@ fn validate(index: &Index, payload_end: u64) -> Result<(), ContainerError> {
                 )));
             }
             Encoding::Lilcom if !crate::tensor::is_lilcom_dtype(entry.dtype) => {
-                return Err(corrupt(format!("tensor {:?}: dtype {} cannot hold a lilcom payload", entry.name, entry.dtype)));
+                return Err(corrupt(format!(
+                    "tensor {:?}: dtype {} cannot hold a lilcom payload",
+                    entry.name, entry.dtype
+                )));
             }
             Encoding::Lilcom if entry.tick_power.is_none() => {
                 return Err(corrupt(format!("tensor {:?}: a lilcom payload without a tick power", entry.name)));

@@ -50,6 +50,8 @@ enum Command {
         common: CommonArgs,
     },
     /// Describe lilcom output: format, dtype, shape, tick_power, tiles and ratio per tensor.
+    ///
+    /// For a checkpoint container it reads every payload and checks its checksum.
     Info {
         /// A file written by `lilcom compress` (or by the Python packages' compress).
         input: PathBuf,

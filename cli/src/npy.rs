@@ -39,7 +39,11 @@ pub fn read(path: &Path) -> Result<NpyArray> {
     let item = type_str.size_field();
     // The header cannot claim more data than the file has: check before allocating for it.
     let fits = count.and_then(|c| (c as u64).checked_mul(item)).is_some_and(|bytes| bytes <= file_len);
-    ensure!(fits, "{}: the header describes {shape:?} elements of {type_str}, more than the file holds", path.display());
+    ensure!(
+        fits,
+        "{}: the header describes {shape:?} elements of {type_str}, more than the file holds",
+        path.display()
+    );
     let fortran = npy.order() == Order::Fortran;
     let truncated = || format!("{} is truncated or damaged", path.display());
     let values = match (type_str.type_char(), item) {

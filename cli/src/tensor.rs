@@ -141,7 +141,10 @@ pub fn decode(entry: &Entry, payload: &[u8], threads: Option<usize>) -> lilcom::
         return Err(corrupt(entry, format!("has shape {:?}; the index says {:?}", info.shape, entry.shape)));
     }
     if Some(info.tick_power) != entry.tick_power {
-        return Err(corrupt(entry, format!("has tick power {}; the index says {:?}", info.tick_power, entry.tick_power)));
+        return Err(corrupt(
+            entry,
+            format!("has tick power {}; the index says {:?}", info.tick_power, entry.tick_power),
+        ));
     }
     let expected = if entry.dtype == Dtype::F64 { DType::F64 } else { DType::F32 };
     if info.dtype != expected {
