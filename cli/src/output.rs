@@ -27,9 +27,14 @@ impl AtomicOutput {
             _ => Path::new("."),
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        // Temporary files are private by default; the output should get the mode any new file
+        // gets (0666 less the umask), as `cp` or numpy would give it.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder
             .tempfile_in(dir)
             .with_context(|| format!("cannot create a file in {}", dir.display()))?;
         Ok(AtomicOutput { temp: BufWriter::with_capacity(1 << 20, temp), path: path.to_owned(), overwrite })

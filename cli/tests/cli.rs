@@ -300,6 +300,17 @@ fn an_existing_output_is_kept_without_force() {
     assert_eq!(fs::read(&output).unwrap(), b"precious");
     ok(&["compress", path_str(&input), path_str(&output), "--force"]);
     assert_eq!(&fs::read(&output).unwrap()[..2], b"L\x01");
+    // Outputs are readable like any new file, not private like a temporary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fresh = dir.path().join("fresh.lil");
+        ok(&["compress", path_str(&input), path_str(&fresh)]);
+        let reference = dir.path().join("reference");
+        fs::write(&reference, b"").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh), mode(&reference));
+    }
 }
 
 /// Files in `dir` other than `keep`: a failed command must leave no partial output behind.
