@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::mpsc;
 
 use anyhow::{bail, ensure, Context, Result};
 use lilcom::CompressOptions;
@@ -84,40 +85,111 @@ pub struct CheckpointSettings {
     pub options: CompressOptions,
 }
 
-/// Compresses every tensor of `input` into a container written to `out`.
-pub fn compress(input: &Path, out: impl Write, settings: &CheckpointSettings, progress: &Progress) -> Result<()> {
-    let mut checkpoint = SafetensorsFile::open(input)?;
-    progress.start(checkpoint.data_len());
-    let mut writer = ContainerWriter::new(out)?;
-    for name in checkpoint.names() {
-        let info = checkpoint.info(&name).clone();
-        let len = (info.data_offsets.1 - info.data_offsets.0) as u64;
-        let reader = checkpoint.seek_to(&name)?;
+/// A tensor as read from the checkpoint.
+enum ReadTensor {
+    Float(String, TensorInfo, FloatValues),
+    Other(String, TensorInfo, Vec<u8>),
+}
+
+/// A tensor ready for the container.
+struct Payload {
+    name: String,
+    info: TensorInfo,
+    encoding: Encoding,
+    tick_power: Option<i32>,
+    bytes: Vec<u8>,
+}
+
+impl SafetensorsFile {
+    fn read_tensor(&mut self, name: &str) -> Result<ReadTensor> {
+        let info = self.info(name).clone();
+        let reader = self.seek_to(name)?;
         if is_lilcom_dtype(info.dtype) {
-            let count = info.shape.iter().product();
-            let values = FloatValues::read(info.dtype, count, reader)?;
+            let values = FloatValues::read(info.dtype, info.shape.iter().product(), reader)?;
+            Ok(ReadTensor::Float(name.to_owned(), info, values))
+        } else {
+            let mut raw = vec![0u8; info.data_offsets.1 - info.data_offsets.0];
+            reader.read_exact(&mut raw)?;
+            Ok(ReadTensor::Other(name.to_owned(), info, raw))
+        }
+    }
+}
+
+fn encode(tensor: ReadTensor, settings: &CheckpointSettings) -> Result<Payload> {
+    Ok(match tensor {
+        ReadTensor::Float(name, info, values) => {
             let tick_power = settings.tick.tick_power(&values);
             let options = settings.options.clone().with_tick_power(tick_power);
-            let payload = values
+            let bytes = values
                 .compress(&info.shape, false, &options)
                 .with_context(|| format!("cannot compress tensor {name:?}"))?;
-            writer.add(&name, info.dtype, &info.shape, Encoding::Lilcom, Some(tick_power), &payload)?;
-        } else {
-            let mut raw = vec![0u8; len as usize];
-            reader.read_exact(&mut raw)?;
-            writer.add(&name, info.dtype, &info.shape, Encoding::Raw, None, &raw)?;
+            Payload { name, info, encoding: Encoding::Lilcom, tick_power: Some(tick_power), bytes }
         }
-        progress.advance(len);
-    }
-    writer.finish(checkpoint.metadata.metadata().clone())?;
+        ReadTensor::Other(name, info, bytes) => {
+            Payload { name, info, encoding: Encoding::Raw, tick_power: None, bytes }
+        }
+    })
+}
+
+/// Compresses every tensor of `input` into a container written to `out`.
+///
+/// Reading, compressing and writing run on three threads with one tensor in flight between
+/// each, so the kernel's file copies overlap the codec (which uses `settings.options.threads`).
+/// At most about four tensors are in memory at once.
+pub fn compress(
+    input: &Path,
+    out: impl Write + Send,
+    settings: &CheckpointSettings,
+    progress: &Progress,
+) -> Result<()> {
+    let mut checkpoint = SafetensorsFile::open(input)?;
+    let names = checkpoint.names();
+    let metadata = checkpoint.metadata.metadata().clone();
+    progress.start(checkpoint.data_len());
+    std::thread::scope(|scope| {
+        let (read_sender, read_receiver) = mpsc::sync_channel::<Result<ReadTensor>>(1);
+        let (write_sender, write_receiver) = mpsc::sync_channel::<Payload>(1);
+        scope.spawn(move || {
+            for name in names {
+                let tensor = checkpoint.read_tensor(&name);
+                let failed = tensor.is_err();
+                if read_sender.send(tensor).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let writer = scope.spawn(move || -> Result<()> {
+            let mut container = ContainerWriter::new(out)?;
+            for p in write_receiver {
+                container.add(&p.name, p.info.dtype, &p.info.shape, p.encoding, p.tick_power, &p.bytes)?;
+                progress.advance((p.info.data_offsets.1 - p.info.data_offsets.0) as u64);
+            }
+            container.finish(metadata)?;
+            Ok(())
+        });
+        // Dropping the receiver and sender when this returns stops the other two threads.
+        let compressed = move || -> Result<()> {
+            for tensor in read_receiver {
+                if write_sender.send(encode(tensor?, settings)?).is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+            }
+            Ok(())
+        };
+        let compressed = compressed();
+        let written = writer.join().expect("the writer thread does not panic");
+        compressed.and(written)
+    })?;
     progress.finish();
     Ok(())
 }
 
 /// Decodes a container read from `input` into a `.safetensors` file written to `out`.
+///
+/// Writing runs on its own thread, one tensor behind the decoder (which uses `threads`).
 pub fn decompress<R: Read + Seek>(
     input: R,
-    mut out: impl Write,
+    mut out: impl Write + Send,
     threads: Option<usize>,
     progress: &Progress,
 ) -> Result<()> {
@@ -136,17 +208,41 @@ pub fn decompress<R: Read + Seek>(
     progress.start(offset as u64);
     out.write_all(&(header.len() as u64).to_le_bytes())?;
     out.write_all(&header)?;
-    for (i, entry) in index.tensors.iter().enumerate() {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::sync_channel::<Vec<u8>>(1);
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for bytes in receiver {
+                out.write_all(&bytes)?;
+                progress.advance(bytes.len() as u64);
+            }
+            out.flush()
+        });
+        let decoded = decode_all(&mut container, &index.tensors, threads, sender);
+        let written = writer.join().expect("the writer thread does not panic");
+        decoded.and(written.map_err(anyhow::Error::from))
+    })?;
+    progress.finish();
+    Ok(())
+}
+
+/// Decodes each tensor and hands it to the writer; returns when done, on an error, or when the
+/// writer has stopped (taking `sender` by value drops it on return, which ends the writer).
+fn decode_all<R: Read + Seek>(
+    container: &mut ContainerReader<R>,
+    entries: &[crate::container::Entry],
+    threads: Option<usize>,
+    sender: mpsc::SyncSender<Vec<u8>>,
+) -> Result<()> {
+    for (i, entry) in entries.iter().enumerate() {
         let bytes = container.tensor_bytes(i, threads)?;
         let expected = entry.decoded_len().expect("validated when the index was read");
         if bytes.len() as u64 != expected {
             bail!("tensor {:?} decoded to {} bytes, expected {expected}", entry.name, bytes.len());
         }
-        out.write_all(&bytes)?;
-        progress.advance(bytes.len() as u64);
+        if sender.send(bytes).is_err() {
+            break; // the writer failed; its error is reported by its thread
+        }
     }
-    out.flush()?;
-    progress.finish();
     Ok(())
 }
 

@@ -34,9 +34,7 @@ impl AtomicOutput {
         // gets (0666 less the umask), as `cp` or numpy would give it.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        let temp = builder.tempfile_in(dir).with_context(|| format!("cannot create a file in {}", dir.display()))?;
         Ok(AtomicOutput { temp: BufWriter::with_capacity(1 << 20, temp), path: path.to_owned(), overwrite })
     }
 

@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 
 use lilcom::{CompressOptions, DType, DecompressOptions, Error, ErrorKind, Format};
-use ndarray::{ArrayViewD, IxDyn, ShapeBuilder};
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
 use safetensors::Dtype;
 
 use crate::container::Entry;
@@ -80,15 +80,31 @@ impl FloatValues {
     }
 }
 
-/// Scales by the largest magnitude first so that squaring cannot overflow.
+/// One pass of plain sums, written without branches so that it vectorizes; a rescaled second pass
+/// only when squares overflow (f64 values beyond about 1e154).
 fn rms(values: impl Iterator<Item = f64> + Clone) -> f64 {
-    let finite = values.filter(|x| x.is_finite());
-    let largest = finite.clone().fold(0f64, |m, x| m.max(x.abs()));
-    if largest == 0.0 {
+    let (sum, count) = sum_of_finite_squares(values.clone(), 1.0);
+    if count == 0 {
         return 0.0;
     }
-    let (sum, count) = finite.fold((0f64, 0u64), |(s, n), x| (s + (x / largest).powi(2), n + 1));
-    largest * (sum / count as f64).sqrt()
+    if sum.is_finite() {
+        return (sum / count as f64).sqrt();
+    }
+    let largest = values.clone().filter(|x| x.is_finite()).fold(0f64, |m, x| m.max(x.abs()));
+    let (scaled, _) = sum_of_finite_squares(values, 1.0 / largest);
+    largest * (scaled / count as f64).sqrt()
+}
+
+fn sum_of_finite_squares(values: impl Iterator<Item = f64>, scale: f64) -> (f64, u64) {
+    let mut sums = [0f64; 4];
+    let mut count = 0u64;
+    for (i, x) in values.enumerate() {
+        let finite = x.is_finite();
+        let scaled = if finite { x * scale } else { 0.0 };
+        sums[i % 4] += scaled * scaled;
+        count += u64::from(finite);
+    }
+    (sums.iter().sum(), count)
 }
 
 /// How the tick of a tensor is chosen.
@@ -152,35 +168,40 @@ pub fn decode(entry: &Entry, payload: &[u8], threads: Option<usize>) -> lilcom::
     }
     let options = DecompressOptions::default().with_threads(threads);
     Ok(match entry.dtype {
-        Dtype::F64 => le_bytes(lilcom::decompress_with::<f64>(payload, &options)?.iter(), f64::to_le_bytes),
-        dtype => {
-            let values = lilcom::decompress_with::<f32>(payload, &options)?;
-            match dtype {
-                Dtype::F16 => {
-                    let values: Vec<f32> = values.iter().copied().collect();
-                    le_bytes(narrow_floats::f32_to_f16(&values).iter(), u16::to_le_bytes)
-                }
-                Dtype::BF16 => {
-                    let values: Vec<f32> = values.iter().copied().collect();
-                    le_bytes(narrow_floats::f32_to_bf16(&values).iter(), u16::to_le_bytes)
-                }
-                _ => le_bytes(values.iter(), f32::to_le_bytes),
-            }
+        Dtype::F64 => le_bytes(&decode_values::<f64>(payload, &entry.shape, &options)?, f64::to_le_bytes),
+        Dtype::F16 => {
+            let values = decode_values::<f32>(payload, &entry.shape, &options)?;
+            le_bytes(&narrow_floats::f32_to_f16(&values), u16::to_le_bytes)
         }
+        Dtype::BF16 => {
+            let values = decode_values::<f32>(payload, &entry.shape, &options)?;
+            le_bytes(&narrow_floats::f32_to_bf16(&values), u16::to_le_bytes)
+        }
+        _ => le_bytes(&decode_values::<f32>(payload, &entry.shape, &options)?, f32::to_le_bytes),
     })
 }
 
-/// Serializes values with their byte count reserved up front (collecting a `flat_map` would grow
-/// the vector many times).
-fn le_bytes<'a, T: Copy + 'a, const N: usize>(
-    values: impl ExactSizeIterator<Item = &'a T>,
-    to_bytes: fn(T) -> [u8; N],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(values.len() * N);
-    for &v in values {
-        out.extend_from_slice(&to_bytes(v));
+/// Decodes into a flat C-order vector (the header was checked against the payload's size, so
+/// the allocation is bounded by it).
+fn decode_values<T: lilcom::Element + Copy + Default>(
+    payload: &[u8],
+    shape: &[usize],
+    options: &DecompressOptions,
+) -> lilcom::Result<Vec<T>> {
+    let mut values = vec![T::default(); shape.iter().product()];
+    let mut view = ArrayViewMutD::from_shape(IxDyn(shape), &mut values[..])
+        .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("shape {shape:?}: {e}")))?;
+    lilcom::decompress_into_with(payload, &mut view, options)?;
+    Ok(values)
+}
+
+/// The values' little-endian bytes: one copy on little-endian machines, a conversion elsewhere.
+fn le_bytes<T: bytemuck::Pod, const N: usize>(values: &[T], to_le_bytes: fn(T) -> [u8; N]) -> Vec<u8> {
+    if cfg!(target_endian = "little") {
+        bytemuck::cast_slice(values).to_vec()
+    } else {
+        values.iter().flat_map(|&v| to_le_bytes(v)).collect()
     }
-    out
 }
 
 #[cfg(test)]

@@ -166,7 +166,12 @@ fn checkpoint_roundtrip_with_a_fixed_tick() {
         (dir.path().join("m.safetensors"), dir.path().join("m.lck"), dir.path().join("r.safetensors"));
     let tensors = sample_checkpoint();
     write_checkpoint(&input, &tensors, metadata());
-    ok(&["compress", path_str(&input), path_str(&packed), "--tick-power", "-10"]);
+    let compressed = lilcom(&["compress", path_str(&input), path_str(&packed), "--tick-power", "-10"]);
+    assert!(compressed.status.success());
+    // stderr is a pipe here: no progress bar, just the one summary line.
+    let stderr = String::from_utf8(compressed.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("ratio") && !stderr.contains('\r'), "{stderr:?}");
     ok(&["decompress", path_str(&packed), path_str(&restored)]);
     let worst = check_restored(&restored, &tensors, |_, _| 2f64.powi(-11));
     // A bound that is never approached would not test much: the weights use most of it.
