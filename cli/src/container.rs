@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 4] = *b"LCKP";
 /// The major version this code writes and reads; a reader rejects any other.
 pub const MAJOR_VERSION: u8 = 1;
-/// The minor version this code writes; a reader accepts any minor version of its major version,
-/// ignoring index fields it does not know.
+/// The minor version this code writes and the newest it reads (a newer one may mean fields or
+/// encodings this code would misread).
 pub const MINOR_VERSION: u8 = 0;
 
 const HEADER_LEN: u64 = 8;
@@ -40,6 +40,7 @@ pub enum Encoding {
 
 /// One tensor of the index.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Entry {
     /// The tensor's name in the checkpoint.
     pub name: String,
@@ -71,6 +72,7 @@ impl Entry {
 
 /// The container's index: the checkpoint's metadata and its tensors in file order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Index {
     /// The safetensors `__metadata__` map, kept as it was (sorted, so that the bytes written do
     /// not depend on hash order).
@@ -183,9 +185,9 @@ impl<R: Read + Seek> ContainerReader<R> {
         if header[..4] != MAGIC {
             return Err(corrupt("the file does not begin with \"LCKP\""));
         }
-        if header[4] != MAJOR_VERSION {
+        if header[4] != MAJOR_VERSION || header[5] > MINOR_VERSION {
             return Err(corrupt(format!(
-                "container version {}.{} needs newer code; this build reads version {MAJOR_VERSION}.x",
+                "container version {}.{} needs newer code; this build reads up to {MAJOR_VERSION}.{MINOR_VERSION}",
                 header[4], header[5]
             )));
         }
@@ -213,6 +215,8 @@ impl<R: Read + Seek> ContainerReader<R> {
         if crc32c::crc32c(&index_bytes) != index_crc {
             return Err(corrupt("the index's checksum does not match"));
         }
+        // Unknown fields are refused too: with the crc they can only come from a newer writer,
+        // which the version check already turned away.
         let index: Index =
             serde_json::from_slice(&index_bytes).map_err(|e| corrupt(format!("the index is not valid: {e}")))?;
         validate(&index, index_offset)?;
@@ -290,4 +294,63 @@ fn validate(index: &Index, payload_end: u64) -> Result<(), ContainerError> {
         return Err(corrupt("bytes between the last payload and the index"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::checkpoint;
+    use crate::progress::Progress;
+
+    /// A small container: a compressed f32 tensor, a compressed bf16 tensor, raw ints, metadata.
+    fn small_container() -> Vec<u8> {
+        let mut writer = ContainerWriter::new(Vec::new()).unwrap();
+        let values = crate::tensor::FloatValues::F32((0..40).map(|i| (i as f32 * 0.37).sin()).collect());
+        let options = lilcom::CompressOptions::default().with_tick_power(-6);
+        let stream = values.compress(&[8, 5], false, &options).unwrap();
+        writer.add("w", Dtype::F32, &[8, 5], Encoding::Lilcom, Some(-6), &stream).unwrap();
+        let halves = crate::tensor::FloatValues::F32(vec![1.5, -2.25, 3.0]);
+        let stream = halves.compress(&[3], false, &options).unwrap();
+        writer.add("h", Dtype::BF16, &[3], Encoding::Lilcom, Some(-6), &stream).unwrap();
+        writer.add("ids", Dtype::I32, &[2], Encoding::Raw, None, &[1, 0, 0, 0, 2, 0, 0, 0]).unwrap();
+        writer.finish(Some(HashMap::from([("k".to_string(), "v".to_string())]))).unwrap()
+    }
+
+    fn decode(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        checkpoint::decompress(Cursor::new(bytes), &mut out, Some(1), &Progress::hidden())?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_container_round_trips_to_a_valid_safetensors_file() {
+        let restored = decode(&small_container()).unwrap();
+        let file = safetensors::SafeTensors::deserialize(&restored).unwrap();
+        assert_eq!(file.tensor("ids").unwrap().data(), &[1, 0, 0, 0, 2, 0, 0, 0]);
+        let h = file.tensor("h").unwrap();
+        assert_eq!(h.dtype(), Dtype::BF16);
+        let halves: Vec<f32> = h.data().chunks(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect();
+        assert_eq!(halves, vec![1.5, -2.25, 3.0]);
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_reported() {
+        let good = small_container();
+        for bit in 0..good.len() * 8 {
+            let mut bad = good.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(decode(&bad).is_err(), "flipping bit {bit} (byte {}) went unnoticed", bit / 8);
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_reported() {
+        let good = small_container();
+        for len in 0..good.len() {
+            assert!(decode(&good[..len]).is_err(), "truncation to {len} bytes went unnoticed");
+            assert!(ContainerReader::open(Cursor::new(&good[..len])).is_err());
+        }
+    }
 }
