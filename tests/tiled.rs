@@ -260,3 +260,27 @@ fn moderately_correlated_rows_round_trip_through_the_scaled_predictor() {
         assert_bound_f32(&a, &decompress::<f32>(&bytes).unwrap(), 0);
     }
 }
+
+/// A smooth 3-d field with noise of about a tick, as the corpus's field: the interpolation
+/// predictor (format minor version 1) wins, keeps the bound, and dispatched and scalar kernels
+/// agree; data it does not help is still written as minor version 0, for older readers.
+#[test]
+fn smooth_fields_use_interpolation_and_minor_version_1_only_when_needed() {
+    let mut state = 7u64;
+    let field = Array3::from_shape_fn((40, 48, 48), |(i, j, k)| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let noise = ((state >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 2e-3;
+        let (x, y, z) = (i as f64 / 40.0, j as f64 / 48.0, k as f64 / 48.0);
+        ((2.0 * std::f64::consts::PI * (x + 0.5 * y)).sin() * (3.0 * std::f64::consts::PI * z).cos() + noise) as f32
+    })
+    .into_dyn();
+    let bytes = compress(&field, &tiled(-10).with_scalar_kernels(true)).unwrap();
+    assert_eq!(bytes[2], 1, "the stream should need minor version 1");
+    assert_bound_f32(&field, &decompress::<f32>(&bytes).unwrap(), -10);
+    assert_eq!(compress(&field, &tiled(-10)).unwrap(), bytes, "dispatched kernels wrote other bytes");
+    let plain = compress(&smooth(300, 40), &tiled(-6)).unwrap();
+    assert_eq!(plain[2], 0, "2-d data that differences suit needs no newer reader");
+    let mut newer = bytes.clone();
+    newer[2] = 2;
+    assert_eq!(decompress::<f32>(&newer).unwrap_err().kind(), ErrorKind::UnsupportedVersion);
+}

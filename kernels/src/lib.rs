@@ -11,6 +11,7 @@
 pub mod bits;
 pub mod difference;
 pub mod dispatch;
+pub mod interpolate;
 pub mod quantize;
 pub mod tokens;
 

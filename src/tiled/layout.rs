@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 /// Format major version of the tiled stream (the second byte).
 pub(crate) const MAJOR: u8 = 1;
 /// The newest minor version this code writes and reads.
-pub(crate) const MINOR: u8 = 0;
+pub(crate) const MINOR: u8 = 1;
 /// Axes a tiled stream may have.
 pub const MAX_AXES: usize = 32;
 /// The tick powers a tiled stream may have.
@@ -17,6 +17,8 @@ const FIXED_BYTES: usize = 8;
 /// Everything the header says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
+    /// The format minor version the stream was written in.
+    pub(crate) minor: u8,
     pub(crate) dtype: DType,
     pub(crate) tick_power: i32,
     pub(crate) shape: Vec<usize>,
@@ -55,8 +57,10 @@ impl Layout {
         self.header_len + start..self.header_len + self.tile_ends[t] as usize
     }
 
-    /// Writes the header for `tile_lengths` (bytes of each tile, in order).
+    /// Writes the header, of format minor version `minor`, for `tile_lengths` (bytes of each
+    /// tile, in order).
     pub(crate) fn write(
+        minor: u8,
         dtype: DType,
         tick_power: i32,
         shape: &[usize],
@@ -64,7 +68,8 @@ impl Layout {
         tile_lengths: &[usize],
     ) -> Vec<u8> {
         let mut out = Vec::with_capacity(FIXED_BYTES + 8 * shape.len() + 8 * tile_lengths.len() + 16);
-        out.extend_from_slice(&[b'L', MAJOR, MINOR]);
+        debug_assert!(minor <= MINOR);
+        out.extend_from_slice(&[b'L', MAJOR, minor]);
         out.push(match dtype {
             DType::F32 => 0,
             DType::F64 => 1,
@@ -168,7 +173,7 @@ impl Layout {
                 bytes.len() as u64 - total
             )));
         }
-        Ok(Layout { dtype, tick_power, shape, rows_per_tile, tile_ends, header_len })
+        Ok(Layout { minor, dtype, tick_power, shape, rows_per_tile, tile_ends, header_len })
     }
 }
 

@@ -87,15 +87,17 @@ pub(crate) fn encode<T: Element>(values: &[T], shape: &[usize], tick_power: i32,
     let per_tile = rows_per_tile(shape);
     let tile_rows = if values.is_empty() { 0 } else { layout::rows_of(shape).div_ceil(per_tile) };
     let chunk = per_tile * row_len.max(1);
-    let tiles: Vec<Vec<u8>> = exec.map((0..tile_rows).collect(), |t| {
+    let tiles: Vec<(Vec<u8>, u8)> = exec.map((0..tile_rows).collect(), |t| {
         let part = &values[t * chunk..((t + 1) * chunk).min(values.len())];
         let rows = part.len() / row_len.max(1);
         encode_tile(exec.kernels, part, tile_shape(shape, rows), tick_power)
     })?;
-    let lengths: Vec<usize> = tiles.iter().map(Vec::len).collect();
-    let mut out = Layout::write(T::DTYPE, tick_power, shape, per_tile, &lengths);
+    let lengths: Vec<usize> = tiles.iter().map(|(tile, _)| tile.len()).collect();
+    // The oldest minor version that holds every tile, so older readers open what they can.
+    let minor = tiles.iter().map(|&(_, minor)| minor).max().unwrap_or(0);
+    let mut out = Layout::write(minor, T::DTYPE, tick_power, shape, per_tile, &lengths);
     out.reserve(lengths.iter().sum());
-    for tile in &tiles {
+    for (tile, _) in &tiles {
         out.extend_from_slice(tile);
     }
     Ok(out)
@@ -157,10 +159,10 @@ pub(crate) fn decode_rows_into<T: Element>(
         let view = tile_shape(&layout.shape, tile.len());
         let tile_bytes = &bytes[layout.tile_bytes(t)];
         if tile.start >= rows.start && tile.end <= rows.end {
-            decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, part)
+            decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, layout.minor, part)
         } else {
             let mut scratch = vec![T::from_f32(0.0); view.len()];
-            decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, &mut scratch)?;
+            decode_tile(exec.kernels, tile_bytes, view, layout.tick_power, layout.minor, &mut scratch)?;
             let from = (rows.start.max(tile.start) - tile.start) * row_len;
             part.copy_from_slice(&scratch[from..from + part.len()]);
             Ok(())

@@ -2,12 +2,15 @@
 //! or its inverse to the codes.
 
 use lilcom_kernels::difference::{self, Axes, Axis, Shape3};
-use lilcom_kernels::{tokens, Kernels};
+use lilcom_kernels::{interpolate, tokens, Kernels};
 
 use crate::error::{Error, Result};
 
 /// Bytes a predictor takes in a tile.
 pub(crate) const PREDICTOR_BYTES: usize = 4;
+
+/// The predictor byte of [`Predictor::Interpolation`].
+const INTERPOLATION_BIT: u8 = 0x20;
 
 /// How a tile's codes are predicted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +19,8 @@ pub(crate) enum Predictor {
     Differences(Axes),
     /// The previous code along one axis times `coeff / 256`, rounded.
     Scaled(Axis, i32),
+    /// Level-by-level cubic interpolation over all three axes (format minor version 1).
+    Interpolation,
 }
 
 impl Predictor {
@@ -24,6 +29,7 @@ impl Predictor {
         match self {
             Predictor::Differences(axes) => difference::difference(kernels, codes, view, axes),
             Predictor::Scaled(axis, coeff) => difference::scaled_difference(kernels, codes, view, axis, coeff),
+            Predictor::Interpolation => interpolate::interpolate_residuals(codes, view),
         }
     }
 
@@ -32,11 +38,21 @@ impl Predictor {
         match self {
             Predictor::Differences(axes) => difference::integrate(kernels, codes, view, axes),
             Predictor::Scaled(axis, coeff) => difference::scaled_integrate(kernels, codes, view, axis, coeff),
+            Predictor::Interpolation => interpolate::interpolate_codes(codes, view),
         }
     }
 
-    /// Four bytes: the difference axes (bits 0..3) and the scaled axis (bits 3..5: 0 none,
-    /// 1 outer, 2 middle, 3 inner), a zero byte, then the coefficient as i16.
+    /// The oldest minor version of the format that has this predictor.
+    pub(crate) fn minor_version(self) -> u8 {
+        match self {
+            Predictor::Interpolation => 1,
+            _ => 0,
+        }
+    }
+
+    /// Four bytes: the difference axes (bits 0..3), the scaled axis (bits 3..5: 0 none,
+    /// 1 outer, 2 middle, 3 inner) and interpolation (bit 5), a zero byte, then the coefficient
+    /// as i16.
     pub(crate) fn write(self, out: &mut Vec<u8>) {
         let (byte, coeff) = match self {
             Predictor::Differences(axes) => (axes.0, 0i16),
@@ -48,15 +64,20 @@ impl Predictor {
                 };
                 (code << 3, coeff as i16)
             }
+            Predictor::Interpolation => (INTERPOLATION_BIT, 0),
         };
         out.extend_from_slice(&[byte, 0]);
         out.extend_from_slice(&coeff.to_le_bytes());
     }
 
-    /// Reads what [`Predictor::write`] wrote, rejecting reserved values.
-    pub(crate) fn read(bytes: [u8; PREDICTOR_BYTES]) -> Result<Predictor> {
+    /// Reads what [`Predictor::write`] wrote in a stream of format minor version `minor`,
+    /// rejecting values reserved in that version.
+    pub(crate) fn read(bytes: [u8; PREDICTOR_BYTES], minor: u8) -> Result<Predictor> {
         let [byte, reserved, lo, hi] = bytes;
         let coeff = i32::from(i16::from_le_bytes([lo, hi]));
+        if byte == INTERPOLATION_BIT && reserved == 0 && coeff == 0 && minor >= 1 {
+            return Ok(Predictor::Interpolation);
+        }
         if reserved != 0 || byte >> 5 != 0 {
             return Err(Error::corruption(format!("predictor bytes {bytes:02x?} use reserved values")));
         }
@@ -79,9 +100,16 @@ impl Predictor {
 /// every set of difference axes, and per axis the scaled predictor with its least-squares
 /// coefficient.
 pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor {
+    // About 4096 codes, spread over the outer and middle axes alike so that predictors along
+    // either (interpolation above all) are judged on a few steps of each.
     let inner = view.inner.min(512);
-    let middle = view.middle.min((2048 / inner).max(2));
-    let outer = view.outer.min((4096 / (inner * middle)).max(2));
+    let across = 4096 / inner;
+    let (outer, middle) = if view.middle == 1 {
+        (view.outer.min(across.max(2)), 1)
+    } else {
+        let outer = view.outer.min(((across as f64).sqrt() as usize).max(2));
+        (outer, view.middle.min((across / outer).max(2)))
+    };
     let sample_shape = Shape3 { outer, middle, inner };
     let mut sample = Vec::with_capacity(sample_shape.len());
     for o in 0..outer {
@@ -113,17 +141,40 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
             }
         }
     }
-    let mut best = (u64::MAX, Predictor::Differences(Axes::NONE));
+    candidates.push(Predictor::Interpolation);
+    let mut best = (f64::INFINITY, Predictor::Differences(Axes::NONE));
     let mut scratch = vec![0i32; sample.len()];
+    let mut token_of = vec![0u8; sample.len()];
     for candidate in candidates {
         scratch.copy_from_slice(&sample);
         candidate.apply(kernels, &mut scratch, sample_shape);
-        let cost = tokens::width_sum(kernels, &scratch);
+        let cost = coded_bits(kernels, &scratch, &mut token_of);
         if cost < best.0 {
             best = (cost, candidate);
         }
     }
     best.1
+}
+
+/// What the tile's code would spend on `residuals`: the order-0 entropy of their tokens plus
+/// their raw bits. (A plain sum of bit widths misjudges predictors whose residuals mix scales,
+/// such as interpolation's levels: one Huffman table codes their tokens less tightly.)
+fn coded_bits(kernels: Kernels, residuals: &[i32], token_of: &mut [u8]) -> f64 {
+    tokens::tokens(kernels, residuals, token_of);
+    let mut counts = [0u32; tokens::TOKEN_COUNT];
+    for &t in token_of.iter() {
+        counts[usize::from(t)] += 1;
+    }
+    let n = residuals.len() as f64;
+    counts
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c > 0)
+        .map(|(t, &c)| {
+            let c = f64::from(c);
+            c * (tokens::raw_bits_of_token(t as u8) as f64 - (c / n).log2())
+        })
+        .sum()
 }
 
 /// `round(256 * Σ q[i] q[i-s] / Σ q[i-s]^2)` along `axis`, clamped to [-256, 256].
@@ -152,29 +203,50 @@ mod tests {
         for axis in [Axis::Outer, Axis::Middle, Axis::Inner] {
             all.extend([-256, -3, 77, 256].map(|c| Predictor::Scaled(axis, c)));
         }
+        all.push(Predictor::Interpolation);
         for p in all {
             let mut bytes = Vec::new();
             p.write(&mut bytes);
-            assert_eq!(Predictor::read(bytes.try_into().unwrap()).unwrap(), p);
+            assert_eq!(Predictor::read(bytes.clone().try_into().unwrap(), 1).unwrap(), p);
+            // Interpolation is reserved in minor version 0.
+            assert_eq!(Predictor::read(bytes.try_into().unwrap(), 0).is_ok(), p.minor_version() == 0);
         }
-        for bad in [[0x20, 0, 0, 0], [0, 1, 0, 0], [1, 0, 5, 0], [0x09, 0, 5, 0], [0x08, 0, 0x01, 0x01]] {
-            assert!(Predictor::read(bad).is_err(), "{bad:?}");
+        let bad_values =
+            [[0x21, 0, 0, 0], [0x20, 1, 0, 0], [0x20, 0, 1, 0], [0x40, 0, 0, 0], [0, 1, 0, 0], [1, 0, 5, 0]];
+        for bad in bad_values.into_iter().chain([[0x09, 0, 5, 0], [0x08, 0, 0x01, 0x01]]) {
+            assert!(Predictor::read(bad, 1).is_err(), "{bad:?}");
         }
     }
 
     #[test]
+    fn a_smooth_noisy_cube_picks_interpolation() {
+        let view = Shape3 { outer: 16, middle: 32, inner: 32 };
+        let mut state = 99u64;
+        let codes: Vec<i32> = (0..view.len())
+            .map(|k| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let noise = ((state >> 40) % 3) as f64 - 1.0;
+                let (o, m, i) = ((k / 1024) as f64, ((k / 32) % 32) as f64, (k % 32) as f64);
+                (2000.0 * (o * 0.15 + m * 0.1).sin() * (i * 0.2).cos() + noise).round() as i32
+            })
+            .collect();
+        assert_eq!(choose(Kernels::detect(), &codes, view), Predictor::Interpolation);
+    }
+
+    #[test]
     fn a_moderately_correlated_series_picks_the_scaled_predictor() {
-        // x[i] = 0.5 x[i-1] + noise: half the previous value predicts better than 0 or 1 times it.
+        // x[i] = -0.5 x[i-1] + noise: minus half the previous value predicts better than 0 or 1
+        // times it, and better than interpolating between neighbours, which anticorrelate.
         let mut state = 12345u64;
         let mut codes = vec![0i32; 4096];
         for i in 1..codes.len() {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let noise = ((state >> 40) as i32 % 2001) - 1000;
-            codes[i] = codes[i - 1] / 2 + noise;
+            codes[i] = -codes[i - 1] / 2 + noise;
         }
         let view = Shape3 { outer: 1, middle: 1, inner: codes.len() };
         match choose(Kernels::detect(), &codes, view) {
-            Predictor::Scaled(Axis::Inner, c) => assert!((100..160).contains(&c), "coefficient {c}"),
+            Predictor::Scaled(Axis::Inner, c) => assert!((-160..-100).contains(&c), "coefficient {c}"),
             other => panic!("picked {other:?}"),
         }
     }

@@ -26,8 +26,9 @@ pub(crate) fn tile_shape(shape: &[usize], rows: usize) -> Shape3 {
     }
 }
 
-/// Encodes one tile of `values` (C order, shape `view`) and returns its bytes.
-pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shape3, tick_power: i32) -> Vec<u8> {
+/// Encodes one tile of `values` (C order, shape `view`); returns its bytes and the format minor
+/// version its predictor needs.
+pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shape3, tick_power: i32) -> (Vec<u8>, u8) {
     let n = values.len();
     debug_assert_eq!(n, view.len());
     let inv_tick = T::pow2(-tick_power);
@@ -87,7 +88,7 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     }
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
-    out
+    (out, predictor.minor_version())
 }
 
 /// Writes lane `lane`: the code and raw bits of elements `lane, lane + 4, …`, as one write each.
@@ -133,12 +134,14 @@ fn write_lane(
     out
 }
 
-/// Decodes one tile's `bytes` into `out` (C order, shape `view`).
+/// Decodes one tile's `bytes`, from a stream of format minor version `minor`, into `out` (C
+/// order, shape `view`).
 pub(crate) fn decode_tile<T: Element>(
     kernels: Kernels,
     bytes: &[u8],
     view: Shape3,
     tick_power: i32,
+    minor: u8,
     out: &mut [T],
 ) -> Result<()> {
     let n = out.len();
@@ -149,8 +152,8 @@ pub(crate) fn decode_tile<T: Element>(
         return Err(Error::corruption("tile checksum mismatch"));
     }
     let mut r = Cursor { bytes: body, pos: 0 };
-    let predictor =
-        Predictor::read(r.take(PREDICTOR_BYTES, "the tile's predictor")?.try_into().expect("predictor bytes"))?;
+    let predictor_bytes = r.take(PREDICTOR_BYTES, "the tile's predictor")?.try_into().expect("predictor bytes");
+    let predictor = Predictor::read(predictor_bytes, minor)?;
     let exception_count = r.u32("the exception count")? as usize;
     if exception_count > n {
         return Err(Error::corruption(format!("{exception_count} exceptions in a tile of {n} elements")));
@@ -304,16 +307,16 @@ mod tests {
         values[17] = f32::NAN;
         values[40] = 1e20;
         let kernels = Kernels::detect();
-        let tile = encode_tile(kernels, &values, view, -6);
+        let (tile, minor) = encode_tile(kernels, &values, view, -6);
         let mut out = vec![0.0f32; view.len()];
-        decode_tile(kernels, &tile, view, -6, &mut out).unwrap();
+        decode_tile(kernels, &tile, view, -6, minor, &mut out).unwrap();
         let mut accepted = 0;
         for at in 0..tile.len() - 4 {
             for mask in [1u8, 0x10, 0x80, 0xff] {
                 let mut damaged = tile.clone();
                 damaged[at] ^= mask;
                 let damaged = with_fixed_crc(damaged);
-                if decode_tile(kernels, &damaged, view, -6, &mut out).is_ok() {
+                if decode_tile(kernels, &damaged, view, -6, minor, &mut out).is_ok() {
                     accepted += 1;
                 }
             }
@@ -322,7 +325,7 @@ mod tests {
         assert!(accepted < (tile.len() - 4) * 4);
         for cut in 4..tile.len() {
             let short = with_fixed_crc(tile[..cut].to_vec());
-            let _ = decode_tile(kernels, &short, view, -6, &mut out);
+            let _ = decode_tile(kernels, &short, view, -6, minor, &mut out);
         }
     }
 }
