@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use lilcom_kernels::difference::{self, Axes, Shape3};
-use lilcom_kernels::{quantize, tokens, Kernels};
+use lilcom_kernels::{interpolate, quantize, token_decode, tokens, Kernels};
 
 fuzz_target!(|data: &[u8]| {
     let kernels = Kernels::detect();
@@ -70,5 +70,25 @@ fuzz_target!(|data: &[u8]| {
             difference::integrate(kernels, &mut q, shape, Axes(axes));
             assert_eq!(q, codes);
         }
+        let mut p = codes.to_vec();
+        interpolate::interpolate_residuals(&mut p, shape);
+        interpolate::interpolate_codes(&mut p, shape);
+        assert_eq!(p, codes);
     }
+
+    // The lane decoder on the input as lanes, with a table of arbitrary entries drawn from it
+    // (valid or not): the same values, positions and verdict from both paths, and no panic.
+    let mut state = words.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &w| (h ^ u64::from(w)).wrapping_mul(0x100_0000_01b3));
+    let table: Box<token_decode::DecodeEntries> = Box::new(std::array::from_fn(|_| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 48) as u16
+    }));
+    let body = &data[1..];
+    let starts: [usize; token_decode::LANES] = std::array::from_fn(|l| l * body.len() * 2);
+    let groups = usize::from(data[0]) % 97;
+    let (mut p1, mut p2) = (starts, starts);
+    let (mut o1, mut o2) = (vec![0i32; groups * 4], vec![0i32; groups * 4]);
+    let bad1 = token_decode::decode_groups_scalar(&table, body, &mut p1, &mut o1);
+    let bad2 = token_decode::decode_groups(kernels, &table, body, &mut p2, &mut o2);
+    assert_eq!((bad1, p1, &o1), (bad2, p2, &o2));
 });

@@ -13,6 +13,7 @@ pub mod difference;
 pub mod dispatch;
 pub mod interpolate;
 pub mod quantize;
+pub mod token_decode;
 pub mod tokens;
 
 pub use dispatch::Kernels;

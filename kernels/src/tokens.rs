@@ -31,12 +31,13 @@ pub fn raw_bits_of_token(token: u8) -> u32 {
 
 /// The zigzag value of a residual whose token is `token` and raw bits `raw`.
 #[inline(always)]
-pub fn value_of(token: u8, raw: u32) -> u32 {
+pub const fn value_of(token: u8, raw: u32) -> u32 {
+    let token = token as u32;
     if token < 2 {
-        u32::from(token)
+        token
     } else {
-        let w = u32::from(token) / 2 + 1;
-        let b = u32::from(token) & 1;
+        let w = token / 2 + 1;
+        let b = token & 1;
         (1 << (w - 1)) | (b << (w - 2)) | raw
     }
 }

@@ -102,32 +102,11 @@ fn reverse_bits(code: u32, len: u32) -> u32 {
     }
 }
 
-/// Lookup table: entry `i`, for the low [`MAX_CODE_LEN`] bits `i` of a lane, packs the token
-/// (bits 10..16), the count of raw bits after the code (bits 4..9) and the code length (bits
-/// 0..4, 0 where no code matches), so one lookup gives everything the bit position depends on.
+/// Lookup table: entry `i`, for the low [`MAX_CODE_LEN`] bits `i` of a lane, describes the code
+/// those bits begin with, as [`lilcom_kernels::token_decode::table_entry`] packs it, so one
+/// lookup gives everything the bit position depends on.
 pub(crate) struct DecodeTable {
     entries: Box<[u16; 1 << MAX_CODE_LEN]>,
-}
-
-/// A [`DecodeTable`] entry, unpacked.
-#[derive(Clone, Copy)]
-pub(crate) struct Entry(u16);
-
-impl Entry {
-    #[inline(always)]
-    pub(crate) fn token(self) -> usize {
-        usize::from(self.0 >> 10)
-    }
-
-    #[inline(always)]
-    pub(crate) fn code_len(self) -> u32 {
-        u32::from(self.0 & 15)
-    }
-
-    #[inline(always)]
-    pub(crate) fn raw_len(self) -> u32 {
-        u32::from((self.0 >> 4) & 63)
-    }
 }
 
 impl DecodeTable {
@@ -140,26 +119,25 @@ impl DecodeTable {
             }
             let step = 1usize << len;
             let mut i = code as usize;
-            let raw = lilcom_kernels::tokens::raw_bits_of_token(token as u8) as u16;
+            let entry = lilcom_kernels::token_decode::table_entry(token as u8, u32::from(len));
             while i < entries.len() {
-                entries[i] = ((token as u16) << 10) | (raw << 4) | u16::from(len);
+                entries[i] = entry;
                 i += step;
             }
         }
         Ok(DecodeTable { entries })
     }
 
-    /// The entry for the low bits of `window`.
-    #[inline(always)]
-    pub(crate) fn entry(&self, window: u64) -> Entry {
-        Entry(self.entries[(window & ((1 << MAX_CODE_LEN) - 1)) as usize])
+    /// The entries, as the lane decoder reads them.
+    pub(crate) fn entries(&self) -> &lilcom_kernels::token_decode::DecodeEntries {
+        &self.entries
     }
 
     /// `(token, code length)` for the low bits of `window`; length 0 means no code matches.
     #[cfg(test)]
     pub(crate) fn lookup(&self, window: u64) -> (u8, u32) {
-        let e = self.entry(window);
-        (e.token() as u8, e.code_len())
+        let e = self.entries[(window & ((1 << MAX_CODE_LEN) - 1)) as usize];
+        ((e >> 10) as u8, u32::from(e & 15))
     }
 }
 

@@ -1,21 +1,21 @@
-//! One tile: quantize, predict by axis differences, split into tokens and raw bits, Huffman-code
-//! the tokens into four interleaved lanes; and the inverse.
+//! One tile: quantize, predict, split into tokens and raw bits, Huffman-code the tokens into
+//! four interleaved lanes; and the inverse.
 
-use lilcom_kernels::bits::{zigzag_decode, zigzag_encode};
+use lilcom_kernels::bits::zigzag_encode;
 use lilcom_kernels::difference::Shape3;
 use lilcom_kernels::tokens::{self, raw_bits_of_token, TOKEN_COUNT};
-use lilcom_kernels::Kernels;
+use lilcom_kernels::{token_decode, Kernels};
 
 use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
 use super::layout::Cursor;
 use super::predictor::{self, Predictor, PREDICTOR_BYTES};
-use crate::bitio::{low_mask, BitReader};
+use crate::bitio::low_mask;
 use crate::element::Element;
 use crate::error::{Error, Result};
 
 /// Independent bit streams per tile; element `i` goes to lane `i % LANES`, so a decoder can
 /// work on four elements at once.
-pub(crate) const LANES: usize = 4;
+pub(crate) const LANES: usize = token_decode::LANES;
 
 /// The tile's shape as three axes: its rows, the flattened middle axes, the last axis.
 pub(crate) fn tile_shape(shape: &[usize], rows: usize) -> Shape3 {
@@ -165,16 +165,18 @@ pub(crate) fn decode_tile<T: Element>(
     for len in &mut lane_lengths {
         *len = r.u32("a lane length")? as usize;
     }
-    let mut lanes: [&[u8]; LANES] = [&[]; LANES];
+    let mut lanes: [std::ops::Range<usize>; LANES] = Default::default();
     for (lane, &len) in lanes.iter_mut().zip(&lane_lengths) {
-        *lane = r.take(len, "a lane")?;
+        let start = r.pos;
+        r.take(len, "a lane")?;
+        *lane = start..r.pos;
     }
     if r.pos != body.len() {
         return Err(Error::corruption(format!("{} unused bytes inside a tile", body.len() - r.pos)));
     }
 
     let mut codes = vec![0i32; n];
-    read_residuals(&table, lanes, &mut codes)?;
+    read_residuals(kernels, &table, body, lanes, &mut codes)?;
     predictor.invert(kernels, &mut codes, view);
     T::dequantize(kernels, &codes, T::pow2(tick_power), out);
 
@@ -190,101 +192,41 @@ pub(crate) fn decode_tile<T: Element>(
     Ok(())
 }
 
-/// The zigzag value each token stands for, before its raw bits are added.
-const TOKEN_BASE: [u32; TOKEN_COUNT] = {
-    let mut base = [0u32; TOKEN_COUNT];
-    let mut t = 0;
-    while t < TOKEN_COUNT {
-        base[t] = if t < 2 {
-            t as u32
-        } else {
-            let w = t as u32 / 2 + 1;
-            (1 << (w - 1)) | ((t as u32 & 1) << (w - 2))
-        };
-        t += 1;
-    }
-    base
-};
-
 /// Elements decoded between checks of the lanes' bounds.
 const BLOCK: usize = 64;
-/// Most bits one element takes: a 12-bit code and 30 raw bits.
-const MAX_ELEMENT_BITS: usize = 42;
 
-/// Decodes the residuals of all lanes into `codes` (element `i` from lane `i % 4`). Lanes are
-/// decoded two at a time so that two independent dependency chains overlap.
-fn read_residuals(table: &DecodeTable, lanes: [&[u8]; LANES], codes: &mut [i32]) -> Result<()> {
-    let mut readers = lanes.map(BitReader::new);
-    let groups = codes.len() / LANES;
+/// Decodes the residuals of all lanes (byte ranges of `body`) into `codes` (element `i` from
+/// lane `i % 4`), then checks that every lane ended in its last byte.
+fn read_residuals(
+    kernels: Kernels,
+    table: &DecodeTable,
+    body: &[u8],
+    lanes: [std::ops::Range<usize>; LANES],
+    codes: &mut [i32],
+) -> Result<()> {
+    let mut positions: [usize; LANES] = std::array::from_fn(|lane| lanes[lane].start * 8);
+    let whole = codes.len() / LANES * LANES;
     let mut bad_code = false;
-    for pair in [0, 2] {
-        let (mut a, mut b) = (readers[pair], readers[pair + 1]);
-        let mut k = 0;
-        while k < groups {
-            let count = BLOCK.min(groups - k);
-            let need = count * MAX_ELEMENT_BITS / 8 + 16;
-            let fast = a.bytes_ahead() >= need && b.bytes_ahead() >= need;
-            let block = &mut codes[k * LANES..(k + count) * LANES];
-            bad_code |= if fast {
-                read_pair::<true>(table, &mut a, &mut b, block, pair)
-            } else {
-                read_pair::<false>(table, &mut a, &mut b, block, pair)
-            };
-            k += count;
-        }
-        readers[pair] = a;
-        readers[pair + 1] = b;
+    for block in codes[..whole].chunks_mut(BLOCK * LANES) {
+        bad_code |= token_decode::decode_groups(kernels, table.entries(), body, &mut positions, block);
     }
-    for (lane, code) in codes[groups * LANES..].iter_mut().enumerate() {
-        let (value, bad) = read_one::<false>(table, &mut readers[lane]);
+    for (lane, code) in codes[whole..].iter_mut().enumerate() {
+        let (value, bad) = token_decode::decode_one(table.entries(), body, &mut positions[lane]);
         *code = value;
         bad_code |= bad;
     }
     if bad_code {
         return Err(Error::corruption("a token code that the tile's Huffman table does not define"));
     }
-    for (lane, reader) in readers.iter().enumerate() {
-        if reader.overran() {
+    for (lane, (range, &position)) in lanes.iter().zip(&positions).enumerate() {
+        if position > range.end * 8 {
             return Err(Error::insufficient_data(format!("lane {lane} of a tile ends before its last element")));
         }
-        if reader.bytes_consumed() != lanes[lane].len() {
+        if position.div_ceil(8) != range.end {
             return Err(Error::corruption(format!("lane {lane} of a tile has unused bytes")));
         }
     }
     Ok(())
-}
-
-/// Decodes lanes `first` and `first + 1` of `block` (whole groups of four elements). Returns
-/// true if an undefined code was met.
-#[inline(always)]
-fn read_pair<const FAST: bool>(
-    table: &DecodeTable,
-    a: &mut BitReader<'_>,
-    b: &mut BitReader<'_>,
-    block: &mut [i32],
-    first: usize,
-) -> bool {
-    let mut bad = false;
-    for group in block.chunks_exact_mut(LANES) {
-        let (x, bad_x) = read_one::<FAST>(table, a);
-        let (y, bad_y) = read_one::<FAST>(table, b);
-        group[first] = x;
-        group[first + 1] = y;
-        bad |= bad_x | bad_y;
-    }
-    bad
-}
-
-/// Decodes one element of a lane: its residual, and whether its code was undefined.
-#[inline(always)]
-fn read_one<const FAST: bool>(table: &DecodeTable, reader: &mut BitReader<'_>) -> (i32, bool) {
-    let window = if FAST { reader.refill_in_bounds() } else { reader.peek(MAX_ELEMENT_BITS as u32) };
-    let entry = table.entry(window);
-    let code_len = entry.code_len();
-    let raw_len = entry.raw_len();
-    let raw = ((window >> code_len) & low_mask(raw_len)) as u32;
-    reader.consume(code_len + raw_len);
-    (zigzag_decode(TOKEN_BASE[entry.token()] | raw), code_len == 0)
 }
 
 #[cfg(test)]
