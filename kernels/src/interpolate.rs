@@ -101,9 +101,9 @@ fn predict(codes: &[i32], index: usize, stride: usize, c: usize, n: usize, s: us
     }
 }
 
-/// Replaces codes by their residuals (the encoder's direction). Scalar reference; it is also the
-/// only implementation, so dispatched and scalar paths agree by construction.
-pub fn interpolate_residuals(codes: &mut [i32], shape: Shape3) {
+/// Scalar reference of [`interpolate_residuals`]: one prediction per code, straight from the
+/// definition.
+pub fn interpolate_residuals_reference(codes: &mut [i32], shape: Shape3) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
     // Later steps read codes that earlier steps predict, so undo them from the last: every
     // neighbour a step reads still holds its code.
@@ -115,15 +115,130 @@ pub fn interpolate_residuals(codes: &mut [i32], shape: Shape3) {
     }
 }
 
-/// Replaces residuals by codes (the decoder's direction): the inverse of
-/// [`interpolate_residuals`].
-pub fn interpolate_codes(codes: &mut [i32], shape: Shape3) {
+/// Scalar reference of [`interpolate_codes`].
+pub fn interpolate_codes_reference(codes: &mut [i32], shape: Shape3) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
     for step in steps(shape) {
         for_each_target(shape, step, |index, stride, c, n| {
             let prediction = predict(codes, index, stride, c, n, step.stride);
             codes[index] = codes[index].wrapping_add(prediction);
         });
+    }
+}
+
+/// Replaces codes by their residuals (the encoder's direction); the same result as
+/// [`interpolate_residuals_reference`], with the choice of formula taken out of the inner loops.
+pub fn interpolate_residuals(codes: &mut [i32], shape: Shape3) {
+    assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
+    for step in steps(shape).rev() {
+        run_step::<false>(codes, shape, step);
+    }
+}
+
+/// Replaces residuals by codes (the decoder's direction): the inverse of
+/// [`interpolate_residuals`], the same result as [`interpolate_codes_reference`].
+pub fn interpolate_codes(codes: &mut [i32], shape: Shape3) {
+    assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
+    for step in steps(shape) {
+        run_step::<true>(codes, shape, step);
+    }
+}
+
+/// Which formula predicts a target: it depends only on the target's coordinate along the axis.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Formula {
+    Cubic,
+    Linear,
+    Copy,
+}
+
+fn formula(c: usize, n: usize, s: usize) -> Formula {
+    if c + s >= n {
+        Formula::Copy
+    } else if c >= 3 * s && c + 3 * s < n {
+        Formula::Cubic
+    } else {
+        Formula::Linear
+    }
+}
+
+/// Predicts (and adds, when decoding, or subtracts) `count` targets `first, first + step, ...`
+/// whose neighbours along the axis are `d` elements apart, all with formula `F`.
+#[inline(always)]
+fn run<const DECODE: bool>(codes: &mut [i32], first: usize, step: usize, count: usize, d: usize, f: Formula) {
+    #[inline(always)]
+    fn each<const DECODE: bool>(
+        codes: &mut [i32],
+        first: usize,
+        step: usize,
+        count: usize,
+        predict: impl Fn(&[i32], usize) -> i32,
+    ) {
+        let mut k = first;
+        for _ in 0..count {
+            let p = predict(codes, k);
+            codes[k] = if DECODE { codes[k].wrapping_add(p) } else { codes[k].wrapping_sub(p) };
+            k += step;
+        }
+    }
+    let at = |codes: &[i32], k: usize| i64::from(codes[k]);
+    match f {
+        Formula::Cubic => each::<DECODE>(codes, first, step, count, |c, k| {
+            ((9 * (at(c, k - d) + at(c, k + d)) - at(c, k - 3 * d) - at(c, k + 3 * d) + 8) >> 4) as i32
+        }),
+        Formula::Linear => {
+            each::<DECODE>(codes, first, step, count, |c, k| ((at(c, k - d) + at(c, k + d)) >> 1) as i32)
+        }
+        Formula::Copy => each::<DECODE>(codes, first, step, count, |c, k| c[k - d]),
+    }
+}
+
+/// One step over all its targets, in runs that share a formula.
+fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step) {
+    let s = step.stride;
+    let plane = shape.middle * shape.inner;
+    // Coordinates visited along the axes other than the step's: multiples of s before it,
+    // multiples of 2s after it.
+    let count = |len: usize, every: usize| len.div_ceil(every);
+    match step.axis {
+        Axis::Inner => {
+            let n = shape.inner;
+            // Along a row the formula changes at most three times: group the targets.
+            let mut runs: Vec<(usize, usize, Formula)> = Vec::new();
+            for c in (s..n).step_by(2 * s) {
+                let f = formula(c, n, s);
+                match runs.last_mut() {
+                    Some((_, len, last)) if *last == f => *len += 1,
+                    _ => runs.push((c, 1, f)),
+                }
+            }
+            for o in (0..shape.outer).step_by(s) {
+                for m in (0..shape.middle).step_by(s) {
+                    let row = o * plane + m * shape.inner;
+                    for &(c, len, f) in &runs {
+                        run::<DECODE>(codes, row + c, 2 * s, len, s, f);
+                    }
+                }
+            }
+        }
+        Axis::Middle => {
+            let targets_per_row = count(shape.inner, 2 * s);
+            for o in (0..shape.outer).step_by(s) {
+                for m in (s..shape.middle).step_by(2 * s) {
+                    let f = formula(m, shape.middle, s);
+                    run::<DECODE>(codes, o * plane + m * shape.inner, 2 * s, targets_per_row, s * shape.inner, f);
+                }
+            }
+        }
+        Axis::Outer => {
+            let targets_per_row = count(shape.inner, 2 * s);
+            for o in (s..shape.outer).step_by(2 * s) {
+                let f = formula(o, shape.outer, s);
+                for m in (0..shape.middle).step_by(2 * s) {
+                    run::<DECODE>(codes, o * plane + m * shape.inner, 2 * s, targets_per_row, s * plane, f);
+                }
+            }
+        }
     }
 }
 
@@ -173,8 +288,13 @@ mod tests {
                     .collect();
                 let mut work = codes.clone();
                 interpolate_residuals(&mut work, shape);
+                let mut reference = codes.clone();
+                interpolate_residuals_reference(&mut reference, shape);
+                assert_eq!(work, reference, "{shape:?}: residuals differ from the reference");
                 interpolate_codes(&mut work, shape);
                 assert_eq!(work, codes, "{shape:?}");
+                interpolate_codes_reference(&mut reference, shape);
+                assert_eq!(reference, codes, "{shape:?}");
             }
         }
     }
