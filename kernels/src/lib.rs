@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod interpolate;
 pub mod quantize;
 pub mod token_decode;
+pub mod token_encode;
 pub mod tokens;
 
 pub use dispatch::Kernels;

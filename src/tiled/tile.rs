@@ -1,15 +1,13 @@
 //! One tile: quantize, predict, split into tokens and raw bits, Huffman-code the tokens into
 //! four interleaved lanes; and the inverse.
 
-use lilcom_kernels::bits::zigzag_encode;
 use lilcom_kernels::difference::Shape3;
 use lilcom_kernels::tokens::{self, raw_bits_of_token, TOKEN_COUNT};
-use lilcom_kernels::{token_decode, Kernels};
+use lilcom_kernels::{token_decode, token_encode, Kernels};
 
 use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
 use super::layout::Cursor;
 use super::predictor::{self, Predictor, PREDICTOR_BYTES};
-use crate::bitio::low_mask;
 use crate::element::Element;
 use crate::error::{Error, Result};
 
@@ -59,14 +57,23 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     }
     let lengths = huffman::code_lengths(&counts);
     let table = huffman::canonical_codes(&lengths).expect("lengths built by code_lengths are valid");
-    // Each token's code and raw-bit count, merged: code in bits 0..32, lengths above.
     let mut merged = [0u64; TOKEN_COUNT];
     for (t, m) in merged.iter_mut().enumerate() {
         let (code, code_len) = table[t];
-        *m = u64::from(code) | u64::from(code_len) << 32 | u64::from(raw_bits_of_token(t as u8)) << 40;
+        *m = token_encode::merged_code(code, u32::from(code_len), raw_bits_of_token(t as u8));
     }
-    let lanes: Vec<Vec<u8>> =
-        (0..LANES).map(|lane| write_lane(&token_of, &codes, lane, &merged, &lane_counts[lane])).collect();
+    // Each lane's exact size from its token counts, plus the eight spare bytes the writer's
+    // word stores need.
+    let lane_bits: [usize; LANES] = std::array::from_fn(|lane| {
+        lane_counts[lane].iter().zip(&merged).map(|(&c, &m)| c as usize * ((m >> 32 & 0xff) + (m >> 40)) as usize).sum()
+    });
+    let mut lanes: [Vec<u8>; LANES] = lane_bits.map(|bits| vec![0u8; bits.div_ceil(8) + 8]);
+    let [a, b, c, d] = &mut lanes;
+    let written = token_encode::encode_lanes(kernels, &merged, &token_of, &codes, [a, b, c, d]);
+    debug_assert_eq!(written, lane_bits);
+    for (lane, bits) in lanes.iter_mut().zip(lane_bits) {
+        lane.truncate(bits.div_ceil(8));
+    }
 
     let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + lanes.iter().map(Vec::len).sum::<usize>() + 32);
     predictor.write(&mut out);
@@ -89,49 +96,6 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     (out, predictor.minor_version())
-}
-
-/// Writes lane `lane`: the code and raw bits of elements `lane, lane + 4, …`, as one write each.
-/// `merged[t]` holds token `t`'s code (bits 0..32), code length (32..40) and raw-bit count (40..).
-fn write_lane(
-    tokens: &[u8],
-    residuals: &[i32],
-    lane: usize,
-    merged: &[u64; TOKEN_COUNT],
-    counts: &[u32; TOKEN_COUNT],
-) -> Vec<u8> {
-    let bits: u64 = counts.iter().zip(merged).map(|(&c, &m)| u64::from(c) * ((m >> 32 & 0xff) + (m >> 40))).sum();
-    let len = bits.div_ceil(8) as usize;
-    // Eight spare bytes let every write store a whole word.
-    let mut out = vec![0u8; len + 8];
-    let mut pos = 0usize;
-    let mut acc = 0u64;
-    let mut acc_len = 0u32;
-    let mut put = |t: u8, r: i32| {
-        let m = merged[usize::from(t)];
-        let code_len = (m >> 32 & 0xff) as u32;
-        let raw_len = (m >> 40) as u32;
-        let raw = u64::from(zigzag_encode(r)) & low_mask(raw_len);
-        // At most 7 pending bits plus a 12-bit code and 30 raw bits: within one word.
-        acc |= ((m & 0xffff_ffff) | (raw << code_len)) << acc_len;
-        acc_len += code_len + raw_len;
-        out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
-        let whole = acc_len / 8;
-        pos += whole as usize;
-        acc >>= whole * 8;
-        acc_len -= whole * 8;
-    };
-    let mut token_groups = tokens.chunks_exact(LANES);
-    let mut residual_groups = residuals.chunks_exact(LANES);
-    for (t, r) in (&mut token_groups).zip(&mut residual_groups) {
-        put(t[lane], r[lane]);
-    }
-    if let (Some(&t), Some(&r)) = (token_groups.remainder().get(lane), residual_groups.remainder().get(lane)) {
-        put(t, r);
-    }
-    out[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
-    out.truncate(len);
-    out
 }
 
 /// Decodes one tile's `bytes`, from a stream of format minor version `minor`, into `out` (C
