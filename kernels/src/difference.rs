@@ -6,7 +6,9 @@
 //! each axis: across whole rows for the outer and middle axes (vectorizable), within a row for
 //! the inner one.
 
-use crate::dispatch::{Body, Kernels};
+use std::marker::PhantomData;
+
+use crate::dispatch::{simd_op, Kernels};
 
 /// A tile's shape as three axes, in C order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,22 +216,28 @@ pub fn scaled_integrate_scalar(codes: &mut [i32], shape: Shape3, axis: Axis, coe
 
 /// The dispatched [`scaled_difference_scalar`].
 pub fn scaled_difference(kernels: Kernels, codes: &mut [i32], shape: Shape3, axis: Axis, coeff: i32) {
-    kernels.run(Body(|| scaled_difference_scalar(codes, shape, axis, coeff)))
+    simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, axis: Axis, coeff: i32 } -> ()
+        => scaled_difference_scalar(codes, shape, axis, coeff));
+    kernels.run(Op { codes, shape, axis, coeff, _borrows: PhantomData })
 }
 
 /// The dispatched [`scaled_integrate_scalar`].
 pub fn scaled_integrate(kernels: Kernels, codes: &mut [i32], shape: Shape3, axis: Axis, coeff: i32) {
-    kernels.run(Body(|| scaled_integrate_scalar(codes, shape, axis, coeff)))
+    simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, axis: Axis, coeff: i32 } -> ()
+        => scaled_integrate_scalar(codes, shape, axis, coeff));
+    kernels.run(Op { codes, shape, axis, coeff, _borrows: PhantomData })
 }
 
 /// The dispatched [`difference_scalar`].
 pub fn difference(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes) {
-    kernels.run(Body(|| difference_scalar(codes, shape, axes)))
+    simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, axes: Axes } -> () => difference_scalar(codes, shape, axes));
+    kernels.run(Op { codes, shape, axes, _borrows: PhantomData })
 }
 
 /// The dispatched [`integrate_scalar`].
 pub fn integrate(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes) {
-    kernels.run(Body(|| integrate_scalar(codes, shape, axes)))
+    simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, axes: Axes } -> () => integrate_scalar(codes, shape, axes));
+    kernels.run(Op { codes, shape, axes, _borrows: PhantomData })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Run-time choice of instruction set, made once and kept in a `Copy` handle.
 
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Arch, WithSimd};
 
 /// Environment variable that forces every kernel onto its scalar reference when set to anything
 /// but `0` or the empty string.
@@ -72,15 +72,29 @@ impl Kernels {
     }
 }
 
-/// Wraps a closure so that [`Kernels::run`] compiles its body with the chosen target features;
-/// the body is the scalar reference, which the compiler vectorizes under those features.
-pub(crate) struct Body<F>(pub(crate) F);
+/// Defines a `pulp` operation: a struct of the kernel's arguments whose `with_simd` calls the
+/// scalar reference, so that [`Kernels::run`] compiles that reference (marked
+/// `#[inline(always)]`) inside the dispatched function, with the instruction set's features, for
+/// the compiler to vectorize. (A closure in its place stays an out-of-line call compiled for the
+/// baseline: measured, the kernels then ran the same instructions dispatched and scalar.)
+///
+/// `simd_op!(Name<'a> { arg: Type, ... } -> Output => call(arg, ...));`
+macro_rules! simd_op {
+    ($name:ident<$lt:lifetime> { $($field:ident: $ty:ty),* $(,)? } -> $out:ty => $call:expr) => {
+        struct $name<$lt> {
+            $($field: $ty,)*
+            _borrows: ::core::marker::PhantomData<&$lt ()>,
+        }
 
-impl<R, F: FnOnce() -> R> WithSimd for Body<F> {
-    type Output = R;
+        impl<$lt> ::pulp::WithSimd for $name<$lt> {
+            type Output = $out;
 
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> R {
-        (self.0)()
-    }
+            #[inline(always)]
+            fn with_simd<S: ::pulp::Simd>(self, _simd: S) -> $out {
+                let $name { $($field,)* _borrows } = self;
+                $call
+            }
+        }
+    };
 }
+pub(crate) use simd_op;

@@ -5,7 +5,9 @@
 //! magnitude reaches [`CODE_LIMIT`] get code 0 and are reported as exceptions, to be stored
 //! verbatim by the caller.
 
-use crate::dispatch::{Body, Kernels};
+use std::marker::PhantomData;
+
+use crate::dispatch::{simd_op, Kernels};
 
 /// Scaled magnitudes at or above this are exceptions, so that codes and their differences along
 /// up to three axes stay far from `i32` overflow in the common case (differences wrap anyway).
@@ -35,7 +37,9 @@ macro_rules! quantize_kernels {
 
         /// The dispatched kernel; identical results to the scalar reference.
         pub fn $fn(kernels: Kernels, values: &[$float], inv_tick: $float, codes: &mut [i32]) -> usize {
-            kernels.run(Body(|| $scalar_fn(values, inv_tick, codes)))
+            simd_op!(Op<'a> { values: &'a [$float], inv_tick: $float, codes: &'a mut [i32] } -> usize
+                => $scalar_fn(values, inv_tick, codes));
+            kernels.run(Op { values, inv_tick, codes, _borrows: PhantomData })
         }
 
         /// Scalar reference: `value = code * tick`, exact for codes that came from
@@ -50,7 +54,9 @@ macro_rules! quantize_kernels {
 
         /// The dispatched kernel; identical results to the scalar reference.
         pub fn $deq(kernels: Kernels, codes: &[i32], tick: $float, values: &mut [$float]) {
-            kernels.run(Body(|| $deq_scalar(codes, tick, values)))
+            simd_op!(Op<'a> { codes: &'a [i32], tick: $float, values: &'a mut [$float] } -> ()
+                => $deq_scalar(codes, tick, values));
+            kernels.run(Op { codes, tick, values, _borrows: PhantomData })
         }
     };
 }

@@ -7,7 +7,9 @@
 //! spare the `cl` shuffling that baseline x86-64 needs; the bytes decoded are identical.
 
 use crate::bits::zigzag_decode;
-use crate::dispatch::{Body, Kernels};
+use std::marker::PhantomData;
+
+use crate::dispatch::{simd_op, Kernels};
 use crate::tokens::{raw_bits_of_token, value_of, TOKEN_COUNT};
 
 /// Lanes per tile.
@@ -120,7 +122,13 @@ pub fn decode_groups(
     positions: &mut [usize; LANES],
     out: &mut [i32],
 ) -> bool {
-    kernels.run(Body(|| decode_groups_scalar(table, body, positions, out)))
+    simd_op!(Op<'a> {
+        table: &'a DecodeEntries,
+        body: &'a [u8],
+        positions: &'a mut [usize; LANES],
+        out: &'a mut [i32],
+    } -> bool => decode_groups_scalar(table, body, positions, out));
+    kernels.run(Op { table, body, positions, out, _borrows: PhantomData })
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! run one chain at a time.
 
 use crate::bits::zigzag_encode;
-use crate::dispatch::{Body, Kernels};
+use std::marker::PhantomData;
+
+use crate::dispatch::{simd_op, Kernels};
 use crate::token_decode::LANES;
 use crate::tokens::TOKEN_COUNT;
 
@@ -70,7 +72,13 @@ pub fn encode_lanes(
     residuals: &[i32],
     lanes: [&mut [u8]; LANES],
 ) -> [usize; LANES] {
-    kernels.run(Body(|| encode_lanes_scalar(merged, tokens, residuals, lanes)))
+    simd_op!(Op<'a> {
+        merged: &'a [u64; TOKEN_COUNT],
+        tokens: &'a [u8],
+        residuals: &'a [i32],
+        lanes: [&'a mut [u8]; LANES],
+    } -> [usize; LANES] => encode_lanes_scalar(merged, tokens, residuals, lanes));
+    kernels.run(Op { merged, tokens, residuals, lanes, _borrows: PhantomData })
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! few hundredths of a bit of the residuals' entropy on smooth distributions.
 
 use crate::bits::{bit_width, zigzag_encode};
-use crate::dispatch::{Body, Kernels};
+use std::marker::PhantomData;
+
+use crate::dispatch::{simd_op, Kernels};
 
 /// Number of distinct tokens.
 pub const TOKEN_COUNT: usize = 64;
@@ -56,7 +58,8 @@ pub fn tokens_scalar(residuals: &[i32], tokens: &mut [u8]) -> u64 {
 
 /// The dispatched [`tokens_scalar`].
 pub fn tokens(kernels: Kernels, residuals: &[i32], tokens: &mut [u8]) -> u64 {
-    kernels.run(Body(|| tokens_scalar(residuals, tokens)))
+    simd_op!(Op<'a> { residuals: &'a [i32], tokens: &'a mut [u8] } -> u64 => tokens_scalar(residuals, tokens));
+    kernels.run(Op { residuals, tokens, _borrows: PhantomData })
 }
 
 /// Scalar reference: the sum of bit widths of the zigzag residuals, a cheap cost estimate.
@@ -67,7 +70,8 @@ pub fn width_sum_scalar(residuals: &[i32]) -> u64 {
 
 /// The dispatched [`width_sum_scalar`].
 pub fn width_sum(kernels: Kernels, residuals: &[i32]) -> u64 {
-    kernels.run(Body(|| width_sum_scalar(residuals)))
+    simd_op!(Op<'a> { residuals: &'a [i32] } -> u64 => width_sum_scalar(residuals));
+    kernels.run(Op { residuals, _borrows: PhantomData })
 }
 
 #[cfg(test)]
