@@ -1,14 +1,14 @@
 //! Writing the tiled format's four interleaved lanes: per element, its token's code, then the
 //! token's raw bits, least significant bit first.
 //!
-//! All four lanes are written in one pass, each lane's state one bit position: an element's bits
-//! are ORed into the (zeroed) lane at that position with one unaligned word store. The four
-//! lanes' chains are independent, so they overlap, where writing one lane after another would
-//! run one chain at a time.
+//! All four lanes are written in one pass into one buffer, each lane's state a bit position and
+//! a word of pending bits, flushed with one unaligned word store per element. The four lanes'
+//! chains are independent, so they overlap. (ORing into the buffer instead would read back each
+//! word just stored at an overlapping address, which store forwarding cannot serve.)
 
-use crate::bits::zigzag_encode;
 use std::marker::PhantomData;
 
+use crate::bits::zigzag_encode;
 use crate::dispatch::{simd_op, Kernels};
 use crate::token_decode::LANES;
 use crate::tokens::TOKEN_COUNT;
@@ -19,49 +19,61 @@ pub fn merged_code(code: u32, code_len: u32, raw_bits: u32) -> u64 {
     u64::from(code) | u64::from(code_len) << 32 | u64::from(raw_bits) << 40
 }
 
-/// ORs the element's code and raw bits into `lane` at `*position` and moves past them.
+/// Appends the element's code and raw bits at bit `*position` of `buffer`: `*pending` holds the
+/// bits already written to the byte at that position, below it.
 #[inline(always)]
-fn put(lane: &mut [u8], position: &mut usize, merged: u64, residual: i32) {
+fn put(buffer: &mut [u8], position: &mut usize, pending: &mut u64, merged: u64, residual: i32) {
     let code_len = (merged >> 32 & 0xff) as u32;
     let raw_len = (merged >> 40 & 0xff) as u32;
     let raw = u64::from(zigzag_encode(residual)) & ((1u64 << raw_len) - 1);
-    // A 12-bit code and 30 raw bits, shifted by up to 7: within one word.
+    // A 12-bit code and 30 raw bits, after up to 7 pending bits: within one word.
     let bits = (merged & 0xffff_ffff) | (raw << code_len);
     let byte = *position / 8;
-    let slot: &mut [u8; 8] = (&mut lane[byte..byte + 8]).try_into().expect("8 bytes");
-    *slot = (u64::from_le_bytes(*slot) | (bits << (*position % 8))).to_le_bytes();
-    *position += (code_len + raw_len) as usize;
+    *pending |= bits << (*position % 8);
+    buffer[byte..byte + 8].copy_from_slice(&pending.to_le_bytes());
+    let next = *position + (code_len + raw_len) as usize;
+    *pending >>= 8 * (next / 8 - byte);
+    *position = next;
 }
 
 /// Scalar reference: writes element `4g + l` (token `tokens[i]`, residual `residuals[i]`) to
-/// lane `l`, each lane from bit 0, and returns each lane's length in bits. Each lane must be
-/// zeroed and at least eight bytes longer than its bits need (the caller knows the lengths from
-/// the token counts); a shorter lane panics.
+/// lane `l`, which starts at byte `starts[l]` of `buffer`, and returns each lane's length in
+/// bits. Each lane must have at least eight bytes more room than its bits need before the next
+/// lane starts or the buffer ends (the caller knows the lengths from the token counts); the bytes
+/// past a lane's last bit are overwritten with zeros, and too little room panics.
 #[inline(always)]
 pub fn encode_lanes_scalar(
     merged: &[u64; TOKEN_COUNT],
     tokens: &[u8],
     residuals: &[i32],
-    lanes: [&mut [u8]; LANES],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
 ) -> [usize; LANES] {
     assert_eq!(tokens.len(), residuals.len());
-    let [l0, l1, l2, l3] = lanes;
-    let mut positions = [0usize; LANES];
+    let mut positions = starts.map(|s| s * 8);
+    let mut pending = [0u64; LANES];
     let [mut p0, mut p1, mut p2, mut p3] = positions;
+    let [mut a0, mut a1, mut a2, mut a3] = pending;
     let mut token_groups = tokens.chunks_exact(LANES);
     let mut residual_groups = residuals.chunks_exact(LANES);
     for (t, r) in (&mut token_groups).zip(&mut residual_groups) {
-        put(l0, &mut p0, merged[usize::from(t[0])], r[0]);
-        put(l1, &mut p1, merged[usize::from(t[1])], r[1]);
-        put(l2, &mut p2, merged[usize::from(t[2])], r[2]);
-        put(l3, &mut p3, merged[usize::from(t[3])], r[3]);
+        put(buffer, &mut p0, &mut a0, merged[usize::from(t[0])], r[0]);
+        put(buffer, &mut p1, &mut a1, merged[usize::from(t[1])], r[1]);
+        put(buffer, &mut p2, &mut a2, merged[usize::from(t[2])], r[2]);
+        put(buffer, &mut p3, &mut a3, merged[usize::from(t[3])], r[3]);
     }
     positions = [p0, p1, p2, p3];
-    let lanes = [l0, l1, l2, l3];
+    pending = [a0, a1, a2, a3];
     for (lane, (&t, &r)) in token_groups.remainder().iter().zip(residual_groups.remainder()).enumerate() {
-        put(lanes[lane], &mut positions[lane], merged[usize::from(t)], r);
+        put(buffer, &mut positions[lane], &mut pending[lane], merged[usize::from(t)], r);
     }
-    positions
+    // An empty lane has written nothing yet: clear its first byte as the others were.
+    for (lane, &position) in positions.iter().enumerate() {
+        if position == starts[lane] * 8 {
+            buffer[starts[lane]] = 0;
+        }
+    }
+    std::array::from_fn(|lane| positions[lane] - starts[lane] * 8)
 }
 
 /// The dispatched [`encode_lanes_scalar`].
@@ -70,15 +82,17 @@ pub fn encode_lanes(
     merged: &[u64; TOKEN_COUNT],
     tokens: &[u8],
     residuals: &[i32],
-    lanes: [&mut [u8]; LANES],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
 ) -> [usize; LANES] {
     simd_op!(Op<'a> {
         merged: &'a [u64; TOKEN_COUNT],
         tokens: &'a [u8],
         residuals: &'a [i32],
-        lanes: [&'a mut [u8]; LANES],
-    } -> [usize; LANES] => encode_lanes_scalar(merged, tokens, residuals, lanes));
-    kernels.run(Op { merged, tokens, residuals, lanes, _borrows: PhantomData })
+        buffer: &'a mut [u8],
+        starts: [usize; LANES],
+    } -> [usize; LANES] => encode_lanes_scalar(merged, tokens, residuals, buffer, starts));
+    kernels.run(Op { merged, tokens, residuals, buffer, starts, _borrows: PhantomData })
 }
 
 #[cfg(test)]
@@ -106,9 +120,20 @@ mod tests {
             let tokens: Vec<u8> = residuals.iter().map(|&r| token_of(r)).collect();
             let mut results = Vec::new();
             for kernels in [Kernels::detect(), Kernels::scalar()] {
-                let mut lanes = vec![vec![0u8; len * 6 + 8]; LANES];
-                let [a, b, c, d] = &mut lanes[..] else { unreachable!() };
-                let bits = encode_lanes(kernels, &merged, &tokens, &residuals, [a, b, c, d]);
+                // Lanes of len * 6 bits at most, each with eight spare bytes; the buffer starts
+                // dirty, as a reused one would.
+                let room = len * 6 / 8 + 1 + 8;
+                let starts = [0, room, 2 * room, 3 * room];
+                let mut buffer = vec![0xa5u8; 4 * room];
+                let bits = encode_lanes(kernels, &merged, &tokens, &residuals, &mut buffer, starts);
+                let lanes: Vec<Vec<u8>> =
+                    (0..LANES).map(|l| buffer[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec()).collect();
+                for (lane, bytes) in lanes.iter().enumerate() {
+                    if bits[lane] % 8 != 0 {
+                        let last = bytes[bytes.len() - 1];
+                        assert_eq!(last >> (bits[lane] % 8), 0, "lane {lane}: bits past the end are not zero");
+                    }
+                }
                 results.push((bits, lanes.clone()));
                 // Decode the lanes laid back to back.
                 let starts: Vec<usize> =

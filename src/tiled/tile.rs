@@ -67,15 +67,17 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     let lane_bits: [usize; LANES] = std::array::from_fn(|lane| {
         lane_counts[lane].iter().zip(&merged).map(|(&c, &m)| c as usize * ((m >> 32 & 0xff) + (m >> 40)) as usize).sum()
     });
-    let mut lanes: [Vec<u8>; LANES] = lane_bits.map(|bits| vec![0u8; bits.div_ceil(8) + 8]);
-    let [a, b, c, d] = &mut lanes;
-    let written = token_encode::encode_lanes(kernels, &merged, &token_of, &codes, [a, b, c, d]);
-    debug_assert_eq!(written, lane_bits);
-    for (lane, bits) in lanes.iter_mut().zip(lane_bits) {
-        lane.truncate(bits.div_ceil(8));
+    let lane_bytes = lane_bits.map(|bits| bits.div_ceil(8));
+    let mut starts = [0usize; LANES];
+    for lane in 1..LANES {
+        starts[lane] = starts[lane - 1] + lane_bytes[lane - 1] + 8;
     }
+    let mut buffer = vec![0u8; starts[LANES - 1] + lane_bytes[LANES - 1] + 8];
+    let written = token_encode::encode_lanes(kernels, &merged, &token_of, &codes, &mut buffer, starts);
+    debug_assert_eq!(written, lane_bits);
+    let lanes: [&[u8]; LANES] = std::array::from_fn(|lane| &buffer[starts[lane]..starts[lane] + lane_bytes[lane]]);
 
-    let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + lanes.iter().map(Vec::len).sum::<usize>() + 32);
+    let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + lane_bytes.iter().sum::<usize>() + 32);
     predictor.write(&mut out);
     out.extend_from_slice(&(exception_count as u32).to_le_bytes());
     if exception_count > 0 {
