@@ -284,3 +284,31 @@ fn smooth_fields_use_interpolation_and_minor_version_1_only_when_needed() {
     newer[2] = 2;
     assert_eq!(decompress::<f32>(&newer).unwrap_err().kind(), ErrorKind::UnsupportedVersion);
 }
+
+/// Fuzz finding (tiled_decode with repaired checksums): an empty array whose other axes
+/// multiply past what memory can address made the decoder panic building its output array.
+/// Such a header is corruption.
+#[test]
+fn an_empty_array_with_unaddressable_axes_is_corruption() {
+    let mut header = vec![b'L', 1, 0, 0, (-8i8) as u8, 3, 0, 0];
+    for d in [0u64, 1 << 40, 1 << 40] {
+        header.extend_from_slice(&d.to_le_bytes());
+    }
+    header.extend_from_slice(&1u64.to_le_bytes()); // rows per tile
+    header.extend_from_slice(&0u32.to_le_bytes()); // no tiles
+    let crc = crc32c::crc32c(&header);
+    header.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(info(&header).unwrap_err().kind(), ErrorKind::Corruption);
+    assert_eq!(decompress::<f32>(&header).unwrap_err().kind(), ErrorKind::Corruption);
+    assert_eq!(decompress_rows::<f64>(&header, 0..0).unwrap_err().kind(), ErrorKind::Corruption);
+    // The same with addressable axes is a valid empty array.
+    let mut fine = vec![b'L', 1, 0, 0, (-8i8) as u8, 3, 0, 0];
+    for d in [0u64, 1 << 20, 1 << 20] {
+        fine.extend_from_slice(&d.to_le_bytes());
+    }
+    fine.extend_from_slice(&1u64.to_le_bytes());
+    fine.extend_from_slice(&0u32.to_le_bytes());
+    let crc = crc32c::crc32c(&fine);
+    fine.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(decompress::<f32>(&fine).unwrap().shape(), &[0, 1 << 20, 1 << 20]);
+}

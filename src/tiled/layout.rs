@@ -124,10 +124,17 @@ impl Layout {
                 usize::try_from(d).map_err(|_| Error::corruption(format!("axis {axis} length {d} is too large")))?,
             );
         }
-        let elements = shape
+        // Arrays (ndarray's among them) need the product of the non-zero lengths to be
+        // addressable even when another length is zero and the array empty.
+        let addressable = shape
             .iter()
+            .filter(|&&d| d != 0)
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| Error::corruption(format!("shape {shape:?} has more elements than can be addressed")))?;
+            .is_some_and(|n| n <= isize::MAX as usize);
+        if !addressable {
+            return Err(Error::corruption(format!("shape {shape:?} has more elements than can be addressed")));
+        }
+        let elements: usize = shape.iter().product();
         let rows_per_tile = usize::try_from(r.u64("rows per tile")?).unwrap_or(usize::MAX);
         let tile_count = r.u32("the tile count")? as usize;
         let rows = rows_of(&shape);
