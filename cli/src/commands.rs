@@ -33,9 +33,15 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Tells what `path` holds.
 pub fn input_kind(path: &Path) -> Result<InputKind> {
+    if path.is_dir() {
+        bail!("{} is a directory, not a file", path.display());
+    }
     let mut prefix = Vec::with_capacity(8);
-    open_input(path)?.take(8).read_to_end(&mut prefix)?;
+    open_input(path)?.take(8).read_to_end(&mut prefix).with_context(|| format!("cannot read {}", path.display()))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if extension == "npy" && !prefix.starts_with(NPY_MAGIC) {
+        bail!("{} is not a .npy file: it does not begin with numpy's magic bytes", path.display());
+    }
     Ok(if prefix.starts_with(NPY_MAGIC) {
         InputKind::Npy
     } else if container::is_container(&prefix) {

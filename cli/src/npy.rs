@@ -94,21 +94,22 @@ fn check_exact_in_f64(path: &Path, mut values: impl Iterator<Item = i128>) -> Re
 /// element type.
 pub fn write_stream(stream: &[u8], out: impl Write, threads: Option<usize>) -> Result<()> {
     let info = lilcom::info(stream)?;
-    let shape: Vec<u64> = info.shape.iter().map(|&d| d as u64).collect();
     let options = DecompressOptions::default().with_threads(threads);
     match info.dtype {
-        DType::F64 => {
-            let array = lilcom::decompress_with::<f64>(stream, &options)?;
-            let mut writer = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(out).begin_nd()?;
-            writer.extend(array.iter().copied())?;
-            writer.finish()?;
-        }
-        _ => {
-            let array = lilcom::decompress_with::<f32>(stream, &options)?;
-            let mut writer = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(out).begin_nd()?;
-            writer.extend(array.iter().copied())?;
-            writer.finish()?;
-        }
+        DType::F64 => write_array::<f64>(stream, &options, out),
+        _ => write_array::<f32>(stream, &options, out),
     }
+}
+
+fn write_array<T: lilcom::Element + npyz::AutoSerialize + Copy>(
+    stream: &[u8],
+    options: &DecompressOptions,
+    out: impl Write,
+) -> Result<()> {
+    let array = lilcom::decompress_with::<T>(stream, options)?;
+    let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
+    let mut writer = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(out).begin_nd()?;
+    writer.extend(array.iter().copied())?;
+    writer.finish()?;
     Ok(())
 }

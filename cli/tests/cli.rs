@@ -391,6 +391,9 @@ fn bad_inputs_fail_with_a_message() {
     fails(&["compress", path_str(&p("garbage.bin")), path_str(&out)]);
     fails(&["decompress", path_str(&p("garbage.bin")), path_str(&out)]);
     fails(&["info", path_str(&p("missing.lck"))]);
+    assert!(fails(&["compress", path_str(dir.path()), path_str(&out)]).contains("directory"));
+    fs::write(p("empty.npy"), b"").unwrap();
+    assert!(fails(&["compress", path_str(&p("empty.npy")), path_str(&out)]).contains("not a .npy file"));
     ok(&["compress", path_str(&p("a.npy")), path_str(&p("a.lil"))]);
     let stream = fs::read(p("a.lil")).unwrap();
     fs::write(p("cut.lil"), &stream[..stream.len() - 1]).unwrap();

@@ -37,7 +37,7 @@ const TOKEN_BASE: [u32; TOKEN_COUNT] = {
     let mut base = [0u32; TOKEN_COUNT];
     let mut t = 0;
     while t < TOKEN_COUNT {
-        base[t] = if t < 2 { t as u32 } else { value_of(t as u8, 0) };
+        base[t] = value_of(t as u8, 0);
         t += 1;
     }
     base

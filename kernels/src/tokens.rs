@@ -62,18 +62,6 @@ pub fn tokens(kernels: Kernels, residuals: &[i32], tokens: &mut [u8]) -> u64 {
     kernels.run(Op { residuals, tokens, _borrows: PhantomData })
 }
 
-/// Scalar reference: the sum of bit widths of the zigzag residuals, a cheap cost estimate.
-#[inline(always)]
-pub fn width_sum_scalar(residuals: &[i32]) -> u64 {
-    residuals.iter().map(|&r| u64::from(bit_width(zigzag_encode(r)))).sum()
-}
-
-/// The dispatched [`width_sum_scalar`].
-pub fn width_sum(kernels: Kernels, residuals: &[i32]) -> u64 {
-    simd_op!(Op<'a> { residuals: &'a [i32] } -> u64 => width_sum_scalar(residuals));
-    kernels.run(Op { residuals, _borrows: PhantomData })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,7 +96,6 @@ mod tests {
             let ra = tokens_scalar(&residuals[..len], &mut a);
             let rb = tokens(Kernels::detect(), &residuals[..len], &mut b);
             assert_eq!((ra, a), (rb, b), "len {len}");
-            assert_eq!(width_sum_scalar(&residuals[..len]), width_sum(Kernels::detect(), &residuals[..len]));
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use lilcom_kernels::tokens::TOKEN_COUNT;
 
 /// Longest code; the decode table has `2^MAX_CODE_LEN` entries.
-pub(crate) const MAX_CODE_LEN: u32 = 12;
+pub(crate) const MAX_CODE_LEN: u32 = lilcom_kernels::token_decode::TABLE_BITS;
 
 /// Bytes that store the code lengths: 64 lengths of 4 bits.
 pub(crate) const LENGTHS_BYTES: usize = TOKEN_COUNT / 2;

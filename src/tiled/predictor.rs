@@ -160,21 +160,21 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
 /// their raw bits. (A plain sum of bit widths misjudges predictors whose residuals mix scales,
 /// such as interpolation's levels: one Huffman table codes their tokens less tightly.)
 fn coded_bits(kernels: Kernels, residuals: &[i32], token_of: &mut [u8]) -> f64 {
-    tokens::tokens(kernels, residuals, token_of);
+    let raw_bits = tokens::tokens(kernels, residuals, token_of);
     let mut counts = [0u32; tokens::TOKEN_COUNT];
     for &t in token_of.iter() {
         counts[usize::from(t)] += 1;
     }
     let n = residuals.len() as f64;
-    counts
+    let token_bits: f64 = counts
         .iter()
-        .enumerate()
-        .filter(|&(_, &c)| c > 0)
-        .map(|(t, &c)| {
+        .filter(|&&c| c > 0)
+        .map(|&c| {
             let c = f64::from(c);
-            c * (tokens::raw_bits_of_token(t as u8) as f64 - (c / n).log2())
+            -c * (c / n).log2()
         })
-        .sum()
+        .sum();
+    token_bits + raw_bits as f64
 }
 
 /// `round(256 * Σ q[i] q[i-s] / Σ q[i-s]^2)` along `axis`, clamped to [-256, 256].
