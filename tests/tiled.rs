@@ -103,7 +103,7 @@ fn smooth(rows: usize, cols: usize) -> Array2<f32> {
 
 #[test]
 fn bytes_do_not_depend_on_threads_or_kernels() {
-    let a = smooth(3000, 70);
+    let a = smooth(12000, 70);
     let reference = compress(&a, &tiled(-9).with_threads(Some(1)).with_scalar_kernels(true)).unwrap();
     assert!(info(&reference).unwrap().tiles > 2);
     for threads in [None, Some(1), Some(2), Some(3)] {
@@ -121,16 +121,16 @@ fn bytes_do_not_depend_on_threads_or_kernels() {
 
 #[test]
 fn row_ranges_match_the_full_decode_and_touch_only_their_tiles() {
-    let a = smooth(2500, 60);
+    let a = smooth(10000, 60);
     let bytes = compress(&a, &tiled(-7)).unwrap();
     let tiles = info(&bytes).unwrap().tiles;
     assert!(tiles >= 3, "{tiles} tiles");
     let full = decompress::<f32>(&bytes).unwrap();
-    for (start, end) in [(0, 0), (0, 1), (17, 18), (0, 2500), (1000, 2222), (2499, 2500), (5, 1500)] {
+    for (start, end) in [(0, 0), (0, 1), (17, 18), (0, 10000), (4000, 8888), (9999, 10000), (5, 6000)] {
         let part = decompress_rows::<f32>(&bytes, start..end).unwrap();
         assert_eq!(part, full.slice(ndarray::s![start..end, ..]).into_dyn(), "{start}..{end}");
     }
-    assert_eq!(decompress_rows::<f32>(&bytes, 10..2501).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(decompress_rows::<f32>(&bytes, 10..10001).unwrap_err().kind(), ErrorKind::InvalidArgument);
 
     // Corrupting the last tile does not affect rows held by the first one.
     let mut damaged = bytes.clone();
@@ -262,10 +262,11 @@ fn moderately_correlated_rows_round_trip_through_the_scaled_predictor() {
 }
 
 /// A smooth 3-d field with noise of about a tick, as the corpus's field: the interpolation
-/// predictor (format minor version 1) wins, keeps the bound, and dispatched and scalar kernels
-/// agree; data it does not help is still written as minor version 0, for older readers.
+/// predictor with quadratic edges (format minor version 2) wins, keeps the bound, and dispatched
+/// and scalar kernels agree; data it does not help is still written as minor version 0, for
+/// older readers.
 #[test]
-fn smooth_fields_use_interpolation_and_minor_version_1_only_when_needed() {
+fn smooth_fields_use_interpolation_and_a_newer_minor_version_only_when_needed() {
     let mut state = 7u64;
     let field = Array3::from_shape_fn((40, 48, 48), |(i, j, k)| {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -275,14 +276,65 @@ fn smooth_fields_use_interpolation_and_minor_version_1_only_when_needed() {
     })
     .into_dyn();
     let bytes = compress(&field, &tiled(-10).with_scalar_kernels(true)).unwrap();
-    assert_eq!(bytes[2], 1, "the stream should need minor version 1");
+    assert_eq!(bytes[2], 2, "the stream should need minor version 2");
     assert_bound_f32(&field, &decompress::<f32>(&bytes).unwrap(), -10);
     assert_eq!(compress(&field, &tiled(-10)).unwrap(), bytes, "dispatched kernels wrote other bytes");
     let plain = compress(&smooth(300, 40), &tiled(-6)).unwrap();
     assert_eq!(plain[2], 0, "2-d data that differences suit needs no newer reader");
     let mut newer = bytes.clone();
-    newer[2] = 2;
+    newer[2] = 3;
     assert_eq!(decompress::<f32>(&newer).unwrap_err().kind(), ErrorKind::UnsupportedVersion);
+}
+
+/// The inputs of the golden tiled streams in `tests/golden/tiled/`.
+fn golden_field() -> ArrayD<f32> {
+    let mut state = 7u64;
+    Array3::from_shape_fn((16, 24, 24), |(i, j, k)| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let noise = ((state >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 2e-3;
+        let (x, y, z) = (i as f64 / 16.0, j as f64 / 24.0, k as f64 / 24.0);
+        ((2.0 * std::f64::consts::PI * (x + 0.5 * y)).sin() * (3.0 * std::f64::consts::PI * z).cos() + noise) as f32
+    })
+    .into_dyn()
+}
+
+fn golden_walk() -> ArrayD<f32> {
+    let mut state = 11u64;
+    let mut level = 0.0f64;
+    Array2::from_shape_fn((40, 30), |_| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        level += (state >> 40) as f64 / (1u64 << 24) as f64 - 0.5;
+        level as f32
+    })
+    .into_dyn()
+}
+
+/// Streams written by earlier versions of this crate still decode within the bound: format 1.0
+/// (differences) and 1.1 (interpolation with linear edges), both written by commit b90d744,
+/// before minor version 2 existed. The 1.0 stream is also what today's encoder writes.
+#[test]
+fn golden_streams_of_older_minor_versions_decode() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tiled");
+    let cases = [
+        ("walk_40x30_tick6_v1_0.bin", golden_walk(), -6, 0),
+        ("field_16x24x24_tick10_v1_1.bin", golden_field(), -10, 1),
+    ];
+    for (name, input, tick_power, minor) in cases {
+        let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
+        assert_eq!(bytes[2], minor, "{name}");
+        let back = decompress::<f32>(&bytes).unwrap();
+        assert_bound_f32(&input, &back, tick_power);
+        let mut older_minor = bytes.clone();
+        if minor > 0 {
+            // The same stream labelled with an older minor version uses a reserved predictor.
+            older_minor[2] = minor - 1;
+            assert_eq!(decompress::<f32>(&older_minor).unwrap_err().kind(), ErrorKind::Corruption, "{name}");
+        }
+    }
+    let walk = std::fs::read(format!("{dir}/walk_40x30_tick6_v1_0.bin")).unwrap();
+    assert_eq!(compress(&golden_walk(), &tiled(-6)).unwrap(), walk);
+    let field = compress(&golden_field(), &tiled(-10)).unwrap();
+    assert_eq!(field[2], 2, "today's encoder picks quadratic edges for the field");
 }
 
 /// Fuzz finding (tiled_decode with repaired checksums): an empty array whose other axes

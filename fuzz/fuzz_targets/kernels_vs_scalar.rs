@@ -70,8 +70,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(q, codes);
         }
         let mut p = codes.to_vec();
-        interpolate::interpolate_residuals(&mut p, shape);
-        interpolate::interpolate_codes(&mut p, shape);
+        let edges = if data[0] & 2 == 2 { interpolate::Edges::Quadratic } else { interpolate::Edges::Linear };
+        interpolate::interpolate_residuals(&mut p, shape, edges);
+        interpolate::interpolate_codes(&mut p, shape, edges);
         assert_eq!(p, codes);
     }
 

@@ -5,19 +5,39 @@
 //! Level `s` (a power of two, from the largest below the longest axis down to 1) predicts, axis
 //! by axis in the order outer, middle, inner, the codes whose coordinate along that axis is an odd
 //! multiple of `s`, whose coordinates along the axes before it are multiples of `s`, and along the
-//! axes after it multiples of `2s`. Each is predicted from its neighbours at `-3s, -s, +s, +3s`
-//! along the axis, all of which are known by then:
+//! axes after it multiples of `2s`. Each is predicted from its neighbours at `-5s, -3s, -s, +s,
+//! +3s` along the axis, all of which are known by then. With `z, a, b, c, d` for the codes at
+//! `-5s, -3s, -s, +s, +3s`:
 //!
-//! - all four inside the tile: `(-a + 9b + 9c - d + 8) >> 4`;
-//! - else, `b` and `c` inside: `(b + c) >> 1`;
-//! - else: `b`.
+//! - all of `a, b, c, d` inside the tile: cubic, `(-a + 9b + 9c - d + 8) >> 4`;
+//! - otherwise it depends on the [`Edges`] rule. [`Edges::Linear`]: `(b + c) >> 1` when `b` and
+//!   `c` are inside, else `b`. [`Edges::Quadratic`] fits a parabola through the three nearest
+//!   neighbours inside, on one side or both, and falls back to a line, then to `b`:
+//!   - `b, c, d` inside: `(3b + 6c - d + 4) >> 3`;
+//!   - `a, b, c` inside: `(-a + 6b + 3c + 4) >> 3`;
+//!   - `b, c` inside: `(b + c) >> 1`;
+//!   - `z, a, b` inside (no `c`): `(3z - 10a + 15b + 4) >> 3`;
+//!   - `a, b` inside: `(3b - a + 1) >> 1`;
+//!   - else `b`.
 //!
 //! The code at the origin is predicted as 0. Arithmetic is in i64 and the prediction wraps to i32,
 //! as do residuals, so that any codes invert exactly. A smooth field's residual is then its
 //! noise, about `sqrt(1.64)` times the noise of one code, where differences along three axes
 //! (Lorenzo) give `sqrt(8)` times; on rough data differences win, and the encoder picks per tile.
+//! Near the edges of a tile the quadratic rule follows a smooth field's slope where the linear
+//! one leaves it in the residual; on noise it amplifies more, so the encoder tries both.
 
 use crate::difference::{Axis, Shape3};
+
+/// How codes are predicted where the cubic's four neighbours are not all inside the tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Edges {
+    /// The mean of the two neighbours, or the one before (the tiled format's minor version 1).
+    Linear,
+    /// A parabola through the three nearest neighbours, else a line, else the one before
+    /// (minor version 2).
+    Quadratic,
+}
 
 /// One step: the level's stride and the axis interpolated along.
 #[derive(Clone, Copy, Debug)]
@@ -85,42 +105,59 @@ fn for_each_target(shape: Shape3, step: Step, mut visit: impl FnMut(usize, usize
 /// The prediction of the code at `index` (coordinate `c` along an axis of length `n` whose
 /// neighbours are `stride` elements apart, `s` coordinates away), from codes already known.
 #[inline(always)]
-fn predict(codes: &[i32], index: usize, stride: usize, c: usize, n: usize, s: usize) -> i32 {
+fn predict(codes: &[i32], index: usize, stride: usize, c: usize, n: usize, s: usize, edges: Edges) -> i32 {
     let at = |k: usize| i64::from(codes[k]);
+    let has_after = c + s < n;
+    let (has_far_before, has_far_after) = (c >= 3 * s, c + 3 * s < n);
     let before = at(index - s * stride);
-    if c + s >= n {
-        return before as i32;
-    }
-    let after = at(index + s * stride);
-    if c >= 3 * s && c + 3 * s < n {
-        let far_before = at(index - 3 * s * stride);
-        let far_after = at(index + 3 * s * stride);
-        ((9 * (before + after) - far_before - far_after + 8) >> 4) as i32
+    let prediction = if has_after && has_far_before && has_far_after {
+        let (a, c, d) = (at(index - 3 * s * stride), at(index + s * stride), at(index + 3 * s * stride));
+        (9 * (before + c) - a - d + 8) >> 4
+    } else if edges == Edges::Linear {
+        if has_after {
+            (before + at(index + s * stride)) >> 1
+        } else {
+            before
+        }
+    } else if has_after {
+        let after = at(index + s * stride);
+        if has_far_after {
+            (3 * before + 6 * after - at(index + 3 * s * stride) + 4) >> 3
+        } else if has_far_before {
+            (6 * before + 3 * after - at(index - 3 * s * stride) + 4) >> 3
+        } else {
+            (before + after) >> 1
+        }
+    } else if c >= 5 * s {
+        (3 * at(index - 5 * s * stride) - 10 * at(index - 3 * s * stride) + 15 * before + 4) >> 3
+    } else if has_far_before {
+        (3 * before - at(index - 3 * s * stride) + 1) >> 1
     } else {
-        ((before + after) >> 1) as i32
-    }
+        before
+    };
+    prediction as i32
 }
 
 /// Scalar reference of [`interpolate_residuals`]: one prediction per code, straight from the
 /// definition.
-pub fn interpolate_residuals_reference(codes: &mut [i32], shape: Shape3) {
+pub fn interpolate_residuals_reference(codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
     // Later steps read codes that earlier steps predict, so undo them from the last: every
     // neighbour a step reads still holds its code.
     for step in steps(shape).rev() {
         for_each_target(shape, step, |index, stride, c, n| {
-            let prediction = predict(codes, index, stride, c, n, step.stride);
+            let prediction = predict(codes, index, stride, c, n, step.stride, edges);
             codes[index] = codes[index].wrapping_sub(prediction);
         });
     }
 }
 
 /// Scalar reference of [`interpolate_codes`].
-pub fn interpolate_codes_reference(codes: &mut [i32], shape: Shape3) {
+pub fn interpolate_codes_reference(codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
     for step in steps(shape) {
         for_each_target(shape, step, |index, stride, c, n| {
-            let prediction = predict(codes, index, stride, c, n, step.stride);
+            let prediction = predict(codes, index, stride, c, n, step.stride, edges);
             codes[index] = codes[index].wrapping_add(prediction);
         });
     }
@@ -128,19 +165,19 @@ pub fn interpolate_codes_reference(codes: &mut [i32], shape: Shape3) {
 
 /// Replaces codes by their residuals (the encoder's direction); the same result as
 /// [`interpolate_residuals_reference`], with the choice of formula taken out of the inner loops.
-pub fn interpolate_residuals(codes: &mut [i32], shape: Shape3) {
+pub fn interpolate_residuals(codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
     for step in steps(shape).rev() {
-        run_step::<false>(codes, shape, step);
+        run_step::<false>(codes, shape, step, edges);
     }
 }
 
 /// Replaces residuals by codes (the decoder's direction): the inverse of
 /// [`interpolate_residuals`], the same result as [`interpolate_codes_reference`].
-pub fn interpolate_codes(codes: &mut [i32], shape: Shape3) {
+pub fn interpolate_codes(codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
     for step in steps(shape) {
-        run_step::<true>(codes, shape, step);
+        run_step::<true>(codes, shape, step, edges);
     }
 }
 
@@ -150,15 +187,29 @@ enum Formula {
     Cubic,
     Linear,
     Copy,
+    /// Parabola through the neighbours at `-s, +s, +3s`.
+    QuadraticAhead,
+    /// Parabola through the neighbours at `-3s, -s, +s`.
+    QuadraticAround,
+    /// Parabola through `-5s, -3s, -s`, extended.
+    QuadraticBehind,
+    /// Line through `-3s, -s`, extended.
+    LinearBehind,
 }
 
-fn formula(c: usize, n: usize, s: usize) -> Formula {
-    if c + s >= n {
-        Formula::Copy
-    } else if c >= 3 * s && c + 3 * s < n {
-        Formula::Cubic
-    } else {
-        Formula::Linear
+fn formula(c: usize, n: usize, s: usize, edges: Edges) -> Formula {
+    let has_after = c + s < n;
+    let (has_far_before, has_far_after) = (c >= 3 * s, c + 3 * s < n);
+    match (edges, has_after, has_far_before, has_far_after) {
+        (_, true, true, true) => Formula::Cubic,
+        (Edges::Linear, true, _, _) => Formula::Linear,
+        (Edges::Linear, false, _, _) => Formula::Copy,
+        (Edges::Quadratic, true, _, true) => Formula::QuadraticAhead,
+        (Edges::Quadratic, true, true, false) => Formula::QuadraticAround,
+        (Edges::Quadratic, true, false, false) => Formula::Linear,
+        (Edges::Quadratic, false, _, _) if c >= 5 * s => Formula::QuadraticBehind,
+        (Edges::Quadratic, false, true, _) => Formula::LinearBehind,
+        (Edges::Quadratic, false, false, _) => Formula::Copy,
     }
 }
 
@@ -190,11 +241,23 @@ fn run<const DECODE: bool>(codes: &mut [i32], first: usize, step: usize, count: 
             each::<DECODE>(codes, first, step, count, |c, k| ((at(c, k - d) + at(c, k + d)) >> 1) as i32)
         }
         Formula::Copy => each::<DECODE>(codes, first, step, count, |c, k| c[k - d]),
+        Formula::QuadraticAhead => each::<DECODE>(codes, first, step, count, |c, k| {
+            ((3 * at(c, k - d) + 6 * at(c, k + d) - at(c, k + 3 * d) + 4) >> 3) as i32
+        }),
+        Formula::QuadraticAround => each::<DECODE>(codes, first, step, count, |c, k| {
+            ((6 * at(c, k - d) + 3 * at(c, k + d) - at(c, k - 3 * d) + 4) >> 3) as i32
+        }),
+        Formula::QuadraticBehind => each::<DECODE>(codes, first, step, count, |c, k| {
+            ((3 * at(c, k - 5 * d) - 10 * at(c, k - 3 * d) + 15 * at(c, k - d) + 4) >> 3) as i32
+        }),
+        Formula::LinearBehind => {
+            each::<DECODE>(codes, first, step, count, |c, k| ((3 * at(c, k - d) - at(c, k - 3 * d) + 1) >> 1) as i32)
+        }
     }
 }
 
 /// One step over all its targets, in runs that share a formula.
-fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step) {
+fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, edges: Edges) {
     let s = step.stride;
     let plane = shape.middle * shape.inner;
     // Coordinates visited along the axes other than the step's: multiples of s before it,
@@ -203,10 +266,10 @@ fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step) {
     match step.axis {
         Axis::Inner => {
             let n = shape.inner;
-            // Along a row the formula changes at most three times: group the targets.
+            // Along a row the formula changes only near the ends: group the targets.
             let mut runs: Vec<(usize, usize, Formula)> = Vec::new();
             for c in (s..n).step_by(2 * s) {
-                let f = formula(c, n, s);
+                let f = formula(c, n, s, edges);
                 match runs.last_mut() {
                     Some((_, len, last)) if *last == f => *len += 1,
                     _ => runs.push((c, 1, f)),
@@ -225,7 +288,7 @@ fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step) {
             let targets_per_row = count(shape.inner, 2 * s);
             for o in (0..shape.outer).step_by(s) {
                 for m in (s..shape.middle).step_by(2 * s) {
-                    let f = formula(m, shape.middle, s);
+                    let f = formula(m, shape.middle, s, edges);
                     run::<DECODE>(codes, o * plane + m * shape.inner, 2 * s, targets_per_row, s * shape.inner, f);
                 }
             }
@@ -233,7 +296,7 @@ fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step) {
         Axis::Outer => {
             let targets_per_row = count(shape.inner, 2 * s);
             for o in (s..shape.outer).step_by(2 * s) {
-                let f = formula(o, shape.outer, s);
+                let f = formula(o, shape.outer, s, edges);
                 for m in (0..shape.middle).step_by(2 * s) {
                     run::<DECODE>(codes, o * plane + m * shape.inner, 2 * s, targets_per_row, s * plane, f);
                 }
@@ -286,15 +349,17 @@ mod tests {
                         }
                     })
                     .collect();
-                let mut work = codes.clone();
-                interpolate_residuals(&mut work, shape);
-                let mut reference = codes.clone();
-                interpolate_residuals_reference(&mut reference, shape);
-                assert_eq!(work, reference, "{shape:?}: residuals differ from the reference");
-                interpolate_codes(&mut work, shape);
-                assert_eq!(work, codes, "{shape:?}");
-                interpolate_codes_reference(&mut reference, shape);
-                assert_eq!(reference, codes, "{shape:?}");
+                for edges in [Edges::Linear, Edges::Quadratic] {
+                    let mut work = codes.clone();
+                    interpolate_residuals(&mut work, shape, edges);
+                    let mut reference = codes.clone();
+                    interpolate_residuals_reference(&mut reference, shape, edges);
+                    assert_eq!(work, reference, "{shape:?} {edges:?}: residuals differ from the reference");
+                    interpolate_codes(&mut work, shape, edges);
+                    assert_eq!(work, codes, "{shape:?} {edges:?}");
+                    interpolate_codes_reference(&mut reference, shape, edges);
+                    assert_eq!(reference, codes, "{shape:?} {edges:?}");
+                }
             }
         }
     }
@@ -308,10 +373,15 @@ mod tests {
                 (1000.0 * ((o * 0.2).sin() + (m * 0.15).cos() * (i * 0.1).sin())).round() as i32
             })
             .collect();
-        let mut residuals = codes.clone();
-        interpolate_residuals(&mut residuals, shape);
-        let interpolated: i64 = residuals[1..].iter().map(|&r| i64::from(r).abs()).sum();
+        let sum_of_residuals = |edges| {
+            let mut residuals = codes.clone();
+            interpolate_residuals(&mut residuals, shape, edges);
+            residuals[1..].iter().map(|&r| i64::from(r).abs()).sum::<i64>()
+        };
+        let (linear, quadratic) = (sum_of_residuals(Edges::Linear), sum_of_residuals(Edges::Quadratic));
         let differences: i64 = codes.windows(2).map(|w| i64::from(w[1] - w[0]).abs()).sum();
-        assert!(interpolated * 4 < differences, "interpolation {interpolated}, differences {differences}");
+        assert!(linear * 4 < differences, "interpolation {linear}, differences {differences}");
+        // On a smooth cube the parabolas at the edges follow the curve that lines miss.
+        assert!(quadratic * 2 < linear, "quadratic edges {quadratic}, linear edges {linear}");
     }
 }

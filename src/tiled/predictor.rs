@@ -2,14 +2,15 @@
 //! or its inverse to the codes.
 
 use lilcom_kernels::difference::{self, Axes, Axis, Shape3};
-use lilcom_kernels::{interpolate, tokens, Kernels};
+use lilcom_kernels::interpolate::{self, Edges};
+use lilcom_kernels::{tokens, Kernels};
 
 use crate::error::{Error, Result};
 
 /// Bytes a predictor takes in a tile.
 pub(crate) const PREDICTOR_BYTES: usize = 4;
 
-/// The predictor byte of [`Predictor::Interpolation`].
+/// The predictor byte of [`Predictor::Interpolation`] with linear edges; quadratic edges add 1.
 const INTERPOLATION_BIT: u8 = 0x20;
 
 /// How a tile's codes are predicted.
@@ -19,8 +20,9 @@ pub(crate) enum Predictor {
     Differences(Axes),
     /// The previous code along one axis times `coeff / 256`, rounded.
     Scaled(Axis, i32),
-    /// Level-by-level cubic interpolation over all three axes (format minor version 1).
-    Interpolation,
+    /// Level-by-level cubic interpolation over all three axes, with a rule for the edges (format
+    /// minor version 1 for linear edges, 2 for quadratic ones).
+    Interpolation(Edges),
 }
 
 impl Predictor {
@@ -29,7 +31,7 @@ impl Predictor {
         match self {
             Predictor::Differences(axes) => difference::difference(kernels, codes, view, axes),
             Predictor::Scaled(axis, coeff) => difference::scaled_difference(kernels, codes, view, axis, coeff),
-            Predictor::Interpolation => interpolate::interpolate_residuals(codes, view),
+            Predictor::Interpolation(edges) => interpolate::interpolate_residuals(codes, view, edges),
         }
     }
 
@@ -38,21 +40,22 @@ impl Predictor {
         match self {
             Predictor::Differences(axes) => difference::integrate(kernels, codes, view, axes),
             Predictor::Scaled(axis, coeff) => difference::scaled_integrate(kernels, codes, view, axis, coeff),
-            Predictor::Interpolation => interpolate::interpolate_codes(codes, view),
+            Predictor::Interpolation(edges) => interpolate::interpolate_codes(codes, view, edges),
         }
     }
 
     /// The oldest minor version of the format that has this predictor.
     pub(crate) fn minor_version(self) -> u8 {
         match self {
-            Predictor::Interpolation => 1,
+            Predictor::Interpolation(Edges::Linear) => 1,
+            Predictor::Interpolation(Edges::Quadratic) => 2,
             _ => 0,
         }
     }
 
     /// Four bytes: the difference axes (bits 0..3), the scaled axis (bits 3..5: 0 none,
-    /// 1 outer, 2 middle, 3 inner) and interpolation (bit 5), a zero byte, then the coefficient
-    /// as i16.
+    /// 1 outer, 2 middle, 3 inner) and interpolation (bit 5, with bit 0 for quadratic edges), a
+    /// zero byte, then the coefficient as i16.
     pub(crate) fn write(self, out: &mut Vec<u8>) {
         let (byte, coeff) = match self {
             Predictor::Differences(axes) => (axes.0, 0i16),
@@ -64,7 +67,8 @@ impl Predictor {
                 };
                 (code << 3, coeff as i16)
             }
-            Predictor::Interpolation => (INTERPOLATION_BIT, 0),
+            Predictor::Interpolation(Edges::Linear) => (INTERPOLATION_BIT, 0),
+            Predictor::Interpolation(Edges::Quadratic) => (INTERPOLATION_BIT | 1, 0),
         };
         out.extend_from_slice(&[byte, 0]);
         out.extend_from_slice(&coeff.to_le_bytes());
@@ -75,8 +79,13 @@ impl Predictor {
     pub(crate) fn read(bytes: [u8; PREDICTOR_BYTES], minor: u8) -> Result<Predictor> {
         let [byte, reserved, lo, hi] = bytes;
         let coeff = i32::from(i16::from_le_bytes([lo, hi]));
-        if byte == INTERPOLATION_BIT && reserved == 0 && coeff == 0 && minor >= 1 {
-            return Ok(Predictor::Interpolation);
+        if reserved == 0 && coeff == 0 {
+            if byte == INTERPOLATION_BIT && minor >= 1 {
+                return Ok(Predictor::Interpolation(Edges::Linear));
+            }
+            if byte == INTERPOLATION_BIT | 1 && minor >= 2 {
+                return Ok(Predictor::Interpolation(Edges::Quadratic));
+            }
         }
         if reserved != 0 || byte >> 5 != 0 {
             return Err(Error::corruption(format!("predictor bytes {bytes:02x?} use reserved values")));
@@ -141,7 +150,7 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
             }
         }
     }
-    candidates.push(Predictor::Interpolation);
+    candidates.extend([Edges::Quadratic, Edges::Linear].map(Predictor::Interpolation));
     let mut best = (f64::INFINITY, Predictor::Differences(Axes::NONE));
     let mut scratch = vec![0i32; sample.len()];
     let mut token_of = vec![0u8; sample.len()];
@@ -203,18 +212,31 @@ mod tests {
         for axis in [Axis::Outer, Axis::Middle, Axis::Inner] {
             all.extend([-256, -3, 77, 256].map(|c| Predictor::Scaled(axis, c)));
         }
-        all.push(Predictor::Interpolation);
+        all.extend([Edges::Linear, Edges::Quadratic].map(Predictor::Interpolation));
         for p in all {
             let mut bytes = Vec::new();
             p.write(&mut bytes);
-            assert_eq!(Predictor::read(bytes.clone().try_into().unwrap(), 1).unwrap(), p);
-            // Interpolation is reserved in minor version 0.
-            assert_eq!(Predictor::read(bytes.try_into().unwrap(), 0).is_ok(), p.minor_version() == 0);
+            assert_eq!(Predictor::read(bytes.clone().try_into().unwrap(), 2).unwrap(), p);
+            // Each interpolation is reserved before the minor version that added it.
+            for minor in 0..2 {
+                let read = Predictor::read(bytes.clone().try_into().unwrap(), minor);
+                assert_eq!(read.is_ok(), p.minor_version() <= minor, "{p:?} in minor version {minor}");
+            }
         }
-        let bad_values =
-            [[0x21, 0, 0, 0], [0x20, 1, 0, 0], [0x20, 0, 1, 0], [0x40, 0, 0, 0], [0, 1, 0, 0], [1, 0, 5, 0]];
+        assert!(Predictor::read([0x21, 0, 0, 0], 1).is_err());
+        let bad_values = [
+            [0x22, 0, 0, 0],
+            [0x23, 0, 0, 0],
+            [0x20, 1, 0, 0],
+            [0x21, 1, 0, 0],
+            [0x20, 0, 1, 0],
+            [0x21, 0, 0, 1],
+            [0x40, 0, 0, 0],
+            [0, 1, 0, 0],
+            [1, 0, 5, 0],
+        ];
         for bad in bad_values.into_iter().chain([[0x09, 0, 5, 0], [0x08, 0, 0x01, 0x01]]) {
-            assert!(Predictor::read(bad, 1).is_err(), "{bad:?}");
+            assert!(Predictor::read(bad, 2).is_err(), "{bad:?}");
         }
     }
 
@@ -230,7 +252,7 @@ mod tests {
                 (2000.0 * (o * 0.15 + m * 0.1).sin() * (i * 0.2).cos() + noise).round() as i32
             })
             .collect();
-        assert_eq!(choose(Kernels::detect(), &codes, view), Predictor::Interpolation);
+        assert!(matches!(choose(Kernels::detect(), &codes, view), Predictor::Interpolation(_)));
     }
 
     #[test]
