@@ -262,11 +262,10 @@ fn moderately_correlated_rows_round_trip_through_the_scaled_predictor() {
 }
 
 /// A smooth 3-d field with noise of about a tick, as the corpus's field: the interpolation
-/// predictor with quadratic edges (format minor version 2) wins, keeps the bound, and dispatched
-/// and scalar kernels agree; data it does not help is still written as minor version 0, for
-/// older readers.
+/// predictor with quadratic edges wins, keeps the bound, and dispatched and scalar kernels agree.
+/// Every stream is written in minor version 3, whose token alphabet every tile uses.
 #[test]
-fn smooth_fields_use_interpolation_and_a_newer_minor_version_only_when_needed() {
+fn smooth_fields_use_interpolation_with_quadratic_edges() {
     let mut state = 7u64;
     let field = Array3::from_shape_fn((40, 48, 48), |(i, j, k)| {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -276,13 +275,14 @@ fn smooth_fields_use_interpolation_and_a_newer_minor_version_only_when_needed() 
     })
     .into_dyn();
     let bytes = compress(&field, &tiled(-10).with_scalar_kernels(true)).unwrap();
-    assert_eq!(bytes[2], 2, "the stream should need minor version 2");
+    assert_eq!(bytes[2], 3);
+    // The first tile's predictor byte: interpolation with quadratic edges.
+    let layout_len = 8 + 3 * 8 + 8 + 4 + 8 * info(&bytes).unwrap().tiles + 4;
+    assert_eq!(bytes[layout_len], 0x21);
     assert_bound_f32(&field, &decompress::<f32>(&bytes).unwrap(), -10);
     assert_eq!(compress(&field, &tiled(-10)).unwrap(), bytes, "dispatched kernels wrote other bytes");
-    let plain = compress(&smooth(300, 40), &tiled(-6)).unwrap();
-    assert_eq!(plain[2], 0, "2-d data that differences suit needs no newer reader");
     let mut newer = bytes.clone();
-    newer[2] = 3;
+    newer[2] = 4;
     assert_eq!(decompress::<f32>(&newer).unwrap_err().kind(), ErrorKind::UnsupportedVersion);
 }
 
@@ -310,31 +310,32 @@ fn golden_walk() -> ArrayD<f32> {
 }
 
 /// Streams written by earlier versions of this crate still decode within the bound: format 1.0
-/// (differences) and 1.1 (interpolation with linear edges), both written by commit b90d744,
-/// before minor version 2 existed. The 1.0 stream is also what today's encoder writes.
+/// (differences) and 1.1 (interpolation with linear edges), written by commit b90d744, and 1.2
+/// (interpolation with quadratic edges), written by commit b5e25aa; all three with the older
+/// token alphabet.
 #[test]
 fn golden_streams_of_older_minor_versions_decode() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tiled");
     let cases = [
         ("walk_40x30_tick6_v1_0.bin", golden_walk(), -6, 0),
         ("field_16x24x24_tick10_v1_1.bin", golden_field(), -10, 1),
+        ("field_16x24x24_tick10_v1_2.bin", golden_field(), -10, 2),
     ];
     for (name, input, tick_power, minor) in cases {
         let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
         assert_eq!(bytes[2], minor, "{name}");
-        let back = decompress::<f32>(&bytes).unwrap();
-        assert_bound_f32(&input, &back, tick_power);
-        let mut older_minor = bytes.clone();
+        assert_bound_f32(&input, &decompress::<f32>(&bytes).unwrap(), tick_power);
+        // Today's encoder writes minor version 3, which also holds the bound.
+        let today = compress(&input, &tiled(tick_power)).unwrap();
+        assert_eq!(today[2], 3, "{name}");
+        assert_bound_f32(&input, &decompress::<f32>(&today).unwrap(), tick_power);
         if minor > 0 {
             // The same stream labelled with an older minor version uses a reserved predictor.
+            let mut older_minor = bytes.clone();
             older_minor[2] = minor - 1;
             assert_eq!(decompress::<f32>(&older_minor).unwrap_err().kind(), ErrorKind::Corruption, "{name}");
         }
     }
-    let walk = std::fs::read(format!("{dir}/walk_40x30_tick6_v1_0.bin")).unwrap();
-    assert_eq!(compress(&golden_walk(), &tiled(-6)).unwrap(), walk);
-    let field = compress(&golden_field(), &tiled(-10)).unwrap();
-    assert_eq!(field[2], 2, "today's encoder picks quadratic edges for the field");
 }
 
 /// Fuzz finding (tiled_decode with repaired checksums): an empty array whose other axes

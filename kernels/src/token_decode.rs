@@ -10,34 +10,37 @@ use crate::bits::zigzag_decode;
 use std::marker::PhantomData;
 
 use crate::dispatch::{simd_op, Kernels};
-use crate::tokens::{raw_bits_of_token, value_of, TOKEN_COUNT};
+use crate::tokens::{raw_bits, value_of, Alphabet, TOKEN_COUNT};
 
 /// Lanes per tile.
 pub const LANES: usize = 4;
 /// Bits of a lane a table lookup looks at: the longest code.
 pub const TABLE_BITS: u32 = 12;
 /// Most bits the decoder moves past per element, whatever the table holds: a code length field
-/// of at most 15 and a raw-bit count of at most 31 (a valid table stays within 12 and 30).
+/// of at most 15 and a raw-bit count of at most 31 (a valid table stays within 12 and 31).
 pub const MAX_ELEMENT_BITS: usize = 46;
 
 /// A decode table: entry `i` describes the code that the low [`TABLE_BITS`] bits `i` of a lane
-/// begin with (see [`table_entry`]).
+/// begin with (see [`table_entry`]); the entries say which alphabet the tokens are of.
 pub type DecodeEntries = [u16; 1 << TABLE_BITS];
 
-/// The table entry of a code of length `code_len` (1..=12) for `token`: the token (bits 10..16),
-/// its raw-bit count (bits 4..9; bit 9 is 0) and the code length (bits 0..4). An entry of 0
-/// (length 0) marks bits that begin no code.
-pub fn table_entry(token: u8, code_len: u32) -> u16 {
+/// The table entry of a code of length `code_len` (1..=12) for `token` of `alphabet`: the
+/// symbol `token + 64 * alphabet` (bits 9..16; 0 for [`Alphabet::Widths`], 1 for
+/// [`Alphabet::SmallExact`]), the token's raw-bit count (bits 4..9) and the code length (bits
+/// 0..4). An entry of 0 (length 0) marks bits that begin no code.
+pub fn table_entry(alphabet: Alphabet, token: u8, code_len: u32) -> u16 {
     debug_assert!((1..=TABLE_BITS).contains(&code_len) && usize::from(token) < TOKEN_COUNT);
-    (u16::from(token) << 10) | ((raw_bits_of_token(token) as u16) << 4) | code_len as u16
+    let symbol = u16::from(token) + if alphabet == Alphabet::SmallExact { TOKEN_COUNT as u16 } else { 0 };
+    (symbol << 9) | ((raw_bits(alphabet, token) as u16) << 4) | code_len as u16
 }
 
-/// The zigzag value each token stands for before its raw bits are added.
-const TOKEN_BASE: [u32; TOKEN_COUNT] = {
-    let mut base = [0u32; TOKEN_COUNT];
+/// The zigzag value each symbol (see [`table_entry`]) stands for before its raw bits are added.
+const SYMBOL_BASE: [u32; 2 * TOKEN_COUNT] = {
+    let mut base = [0u32; 2 * TOKEN_COUNT];
     let mut t = 0;
     while t < TOKEN_COUNT {
-        base[t] = value_of(t as u8, 0);
+        base[t] = value_of(Alphabet::Widths, t as u8, 0);
+        base[TOKEN_COUNT + t] = value_of(Alphabet::SmallExact, t as u8, 0);
         t += 1;
     }
     base
@@ -65,7 +68,7 @@ fn decode_at<const FAST: bool>(table: &DecodeEntries, body: &[u8], position: &mu
     let raw_len = u32::from((entry >> 4) & 31);
     let raw = ((window >> code_len) & ((1u64 << raw_len) - 1)) as u32;
     *position += (code_len + raw_len) as usize;
-    (zigzag_decode(TOKEN_BASE[usize::from(entry >> 10)] | raw), code_len == 0)
+    (zigzag_decode(SYMBOL_BASE[usize::from(entry >> 9)] | raw), code_len == 0)
 }
 
 /// Decodes one element of one lane (for a tile's last, incomplete group).
@@ -145,7 +148,7 @@ mod tests {
             let code = u32::from(token).reverse_bits() >> 26;
             let mut i = code as usize;
             while i < table.len() {
-                table[i] = table_entry(token, 6);
+                table[i] = table_entry(Alphabet::SmallExact, token, 6);
                 i += 64;
             }
         }
@@ -157,7 +160,7 @@ mod tests {
             for &v in values.iter().skip(lane).step_by(LANES) {
                 let token = token_of(v);
                 let code = u32::from(token).reverse_bits() >> 26;
-                let raw_len = raw_bits_of_token(token);
+                let raw_len = raw_bits(Alphabet::SmallExact, token);
                 let raw = u128::from(zigzag_encode(v)) & ((1u128 << raw_len) - 1);
                 acc |= (u128::from(code) | (raw << 6)) << bits;
                 bits += 6 + raw_len;

@@ -26,7 +26,7 @@ fn put(buffer: &mut [u8], position: &mut usize, pending: &mut u64, merged: u64, 
     let code_len = (merged >> 32 & 0xff) as u32;
     let raw_len = (merged >> 40 & 0xff) as u32;
     let raw = u64::from(zigzag_encode(residual)) & ((1u64 << raw_len) - 1);
-    // A 12-bit code and 30 raw bits, after up to 7 pending bits: within one word.
+    // A 12-bit code and 31 raw bits, after up to 7 pending bits: within one word.
     let bits = (merged & 0xffff_ffff) | (raw << code_len);
     let byte = *position / 8;
     *pending |= bits << (*position % 8);
@@ -99,7 +99,7 @@ pub fn encode_lanes(
 mod tests {
     use super::*;
     use crate::token_decode::{decode_groups, decode_one, table_entry, DecodeEntries, TABLE_BITS};
-    use crate::tokens::{raw_bits_of_token, token_of};
+    use crate::tokens::{raw_bits_of_token, token_of, Alphabet};
 
     #[test]
     fn lanes_decode_back_on_both_paths_for_every_width_and_ragged_tails() {
@@ -110,7 +110,7 @@ mod tests {
             let code = u32::from(t).reverse_bits() >> 26;
             merged[usize::from(t)] = merged_code(code, 6, raw_bits_of_token(t));
             for i in (code as usize..table.len()).step_by(64) {
-                table[i] = table_entry(t, 6);
+                table[i] = table_entry(Alphabet::SmallExact, t, 6);
             }
         }
         let mut base: Vec<i32> = (0..32).flat_map(|w| [(1i64 << w) - 1, -(1i64 << w)]).map(|v| v as i32).collect();

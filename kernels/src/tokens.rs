@@ -1,47 +1,116 @@
 //! Splitting residuals into an entropy-coded token and raw low bits.
 //!
-//! A residual `r` maps to `u = zigzag(r)` of bit width `w`. Its token (0..=63) is `w` for
-//! `w < 2`, and otherwise `2w - 2 + b`, where `b` is the bit just below the top one. The `w - 2`
-//! bits below `b` are stored raw. Splitting off that second bit brings the order-0 cost within a
-//! few hundredths of a bit of the residuals' entropy on smooth distributions.
+//! A residual `r` maps to `u = zigzag(r)`, of bit width `w`. The token alphabet (64 tokens) of
+//! format minor version 3 on, [`Alphabet::SmallExact`]:
+//!
+//! - `u < 16`: the token is `u`, with no raw bits;
+//! - `5 <= w <= 24`: the token is `16 + 2(w - 5) + b`, where `b` is the bit just below the top
+//!   one, and the `w - 2` bits below `b` follow raw;
+//! - `w >= 25`: the token is `56 + (w - 25)`, and the `w - 1` bits below the top one follow raw.
+//!
+//! Before minor version 3, [`Alphabet::Widths`]: the token is `w` for `w < 2`, else `2w - 2 + b`,
+//! with the `w - 2` bits below `b` raw.
+//!
+//! Splitting off the second bit brings the order-0 cost within a few hundredths of a bit of the
+//! residuals' entropy on wide distributions. Raw bits cost a full bit each, and for the smallest
+//! magnitudes the values a token would pair (`+m` and `-(m+1)`) are far from equally likely, so
+//! the values below 16 get tokens of their own: narrow residuals, where that matters most, then
+//! cost 0.04 to 0.07 bits fewer per element (`docs/format.md`).
 
 use crate::bits::{bit_width, zigzag_encode};
 use std::marker::PhantomData;
 
 use crate::dispatch::{simd_op, Kernels};
 
-/// Number of distinct tokens.
+/// Number of distinct tokens in either alphabet.
 pub const TOKEN_COUNT: usize = 64;
 
-/// The token of one residual.
+/// Which meaning tokens have in a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alphabet {
+    /// Format minor versions 0 to 2: width and one more bit.
+    Widths,
+    /// Format minor version 3 on: values below 16 exactly, then width and one more bit.
+    SmallExact,
+}
+
+/// Values below this are their own tokens in [`Alphabet::SmallExact`].
+const EXACT_BELOW: u32 = 16;
+/// The first token of [`Alphabet::SmallExact`] that keeps no bit besides the width.
+const WIDTH_ONLY_FROM: u32 = 56;
+/// The narrowest width with a [`WIDTH_ONLY_FROM`] token.
+const WIDTH_ONLY_WIDTH: u32 = 25;
+
+/// The token (of [`Alphabet::SmallExact`], the one writers use) of one residual.
 #[inline(always)]
 pub fn token_of(residual: i32) -> u8 {
     let u = zigzag_encode(residual);
     let w = bit_width(u);
-    if w < 2 {
-        w as u8
+    if u < EXACT_BELOW {
+        u as u8
+    } else if w < WIDTH_ONLY_WIDTH {
+        (EXACT_BELOW + 2 * (w - 5) + ((u >> (w - 2)) & 1)) as u8
     } else {
-        (2 * w - 2 + ((u >> (w - 2)) & 1)) as u8
+        (WIDTH_ONLY_FROM + w - WIDTH_ONLY_WIDTH) as u8
     }
 }
 
-/// Number of raw bits that follow a token.
+/// Number of raw bits that follow a token (of [`Alphabet::SmallExact`]).
 #[inline(always)]
 pub fn raw_bits_of_token(token: u8) -> u32 {
-    (u32::from(token) / 2).saturating_sub(1)
+    raw_bits(Alphabet::SmallExact, token)
 }
 
-/// The zigzag value of a residual whose token is `token` and raw bits `raw`.
+/// Number of raw bits that follow `token` of `alphabet` (any `token` below [`TOKEN_COUNT`]).
 #[inline(always)]
-pub const fn value_of(token: u8, raw: u32) -> u32 {
-    let token = token as u32;
-    if token < 2 {
-        token
-    } else {
-        let w = token / 2 + 1;
-        let b = token & 1;
-        (1 << (w - 1)) | (b << (w - 2)) | raw
+pub const fn raw_bits(alphabet: Alphabet, token: u8) -> u32 {
+    let t = token as u32;
+    match alphabet {
+        Alphabet::Widths => {
+            if t < 4 {
+                0
+            } else {
+                t / 2 - 1
+            }
+        }
+        Alphabet::SmallExact => {
+            if t < EXACT_BELOW {
+                0
+            } else if t < WIDTH_ONLY_FROM {
+                // Width w = 5 + (t - 16) / 2, raw bits w - 2.
+                3 + (t - EXACT_BELOW) / 2
+            } else {
+                t - WIDTH_ONLY_FROM + WIDTH_ONLY_WIDTH - 1
+            }
+        }
     }
+}
+
+/// The zigzag value coded by `token` of `alphabet` and raw bits `raw`.
+#[inline(always)]
+pub const fn value_of(alphabet: Alphabet, token: u8, raw: u32) -> u32 {
+    let t = token as u32;
+    let top = match alphabet {
+        Alphabet::Widths => {
+            if t < 2 {
+                return t;
+            }
+            let w = t / 2 + 1;
+            (2 | (t & 1)) << (w - 2)
+        }
+        Alphabet::SmallExact => {
+            if t < EXACT_BELOW {
+                return t;
+            }
+            if t < WIDTH_ONLY_FROM {
+                let w = 5 + (t - EXACT_BELOW) / 2;
+                (2 | (t & 1)) << (w - 2)
+            } else {
+                1 << (t - WIDTH_ONLY_FROM + WIDTH_ONLY_WIDTH - 1)
+            }
+        }
+    };
+    top | raw
 }
 
 /// Scalar reference: tokens of all residuals, and the total count of raw bits.
@@ -67,25 +136,57 @@ mod tests {
     use super::*;
     use crate::bits::zigzag_decode;
 
-    #[test]
-    fn every_width_round_trips_through_token_and_raw_bits() {
-        let mut residuals = vec![0, 1, -1, 2, -2, 3, -3, i32::MAX, i32::MIN];
+    fn residuals() -> Vec<i32> {
+        let mut residuals = vec![0, 1, -1, 2, -2, 3, -3, 7, -7, 8, -8, i32::MAX, i32::MIN];
         for w in 0..32 {
             let base = 1i64 << w;
-            for v in [base, base + 1, 2 * base - 1, base + base / 2] {
+            for v in [base - 1, base, base + 1, 2 * base - 1, base + base / 2] {
                 if let Ok(v) = i32::try_from(v) {
                     residuals.extend([v, -v]);
                 }
             }
         }
-        for &r in &residuals {
-            let t = token_of(r);
-            assert!((t as usize) < TOKEN_COUNT);
-            let u = zigzag_encode(r);
-            let raw_len = raw_bits_of_token(t);
-            let raw = u & ((1u64 << raw_len) - 1) as u32;
-            assert_eq!(zigzag_decode(value_of(t, raw)), r, "residual {r} token {t}");
+        residuals
+    }
+
+    /// The older alphabet's token, as its definition states it.
+    fn widths_token(r: i32) -> u8 {
+        let u = zigzag_encode(r);
+        let w = bit_width(u);
+        if w < 2 {
+            w as u8
+        } else {
+            (2 * w - 2 + ((u >> (w - 2)) & 1)) as u8
         }
+    }
+
+    #[test]
+    fn every_width_round_trips_through_token_and_raw_bits_in_both_alphabets() {
+        for &r in &residuals() {
+            let u = zigzag_encode(r);
+            for (alphabet, t) in [(Alphabet::SmallExact, token_of(r)), (Alphabet::Widths, widths_token(r))] {
+                assert!((t as usize) < TOKEN_COUNT);
+                let raw_len = raw_bits(alphabet, t);
+                let raw = u & ((1u64 << raw_len) - 1) as u32;
+                assert_eq!(value_of(alphabet, t, 0) & raw, 0, "raw bits overlap the token's value");
+                assert_eq!(zigzag_decode(value_of(alphabet, t, raw)), r, "{alphabet:?} residual {r} token {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_values_have_tokens_of_their_own_and_every_token_is_used() {
+        for u in 0..16u32 {
+            assert_eq!(token_of(zigzag_decode(u)), u as u8);
+            assert_eq!(raw_bits_of_token(u as u8), 0);
+        }
+        let mut seen = [false; TOKEN_COUNT];
+        for &r in &residuals() {
+            seen[usize::from(token_of(r))] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "unused tokens: {seen:?}");
+        assert_eq!(token_of(i32::MIN), 63);
+        assert_eq!(raw_bits_of_token(63), 31);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! significant bit first and decoded with one table lookup.
 
 use crate::error::{Error, Result};
-use lilcom_kernels::tokens::TOKEN_COUNT;
+use lilcom_kernels::tokens::{Alphabet, TOKEN_COUNT};
 
 /// Longest code; the decode table has `2^MAX_CODE_LEN` entries.
 pub(crate) const MAX_CODE_LEN: u32 = lilcom_kernels::token_decode::TABLE_BITS;
@@ -110,7 +110,7 @@ pub(crate) struct DecodeTable {
 }
 
 impl DecodeTable {
-    pub(crate) fn new(lengths: &[u8; TOKEN_COUNT]) -> Result<Self> {
+    pub(crate) fn new(lengths: &[u8; TOKEN_COUNT], alphabet: Alphabet) -> Result<Self> {
         let codes = canonical_codes(lengths)?;
         let mut entries = Box::new([0u16; 1 << MAX_CODE_LEN]);
         for (token, &(code, len)) in codes.iter().enumerate() {
@@ -119,7 +119,7 @@ impl DecodeTable {
             }
             let step = 1usize << len;
             let mut i = code as usize;
-            let entry = lilcom_kernels::token_decode::table_entry(token as u8, u32::from(len));
+            let entry = lilcom_kernels::token_decode::table_entry(alphabet, token as u8, u32::from(len));
             while i < entries.len() {
                 entries[i] = entry;
                 i += step;
@@ -137,7 +137,7 @@ impl DecodeTable {
     #[cfg(test)]
     pub(crate) fn lookup(&self, window: u64) -> (u8, u32) {
         let e = self.entries[(window & ((1 << MAX_CODE_LEN) - 1)) as usize];
-        ((e >> 10) as u8, u32::from(e & 15))
+        ((e >> 9) as u8 % TOKEN_COUNT as u8, u32::from(e & 15))
     }
 }
 
@@ -173,7 +173,7 @@ mod tests {
         let kraft: f64 = lengths.iter().map(|&l| 0.5f64.powi(l as i32)).sum();
         assert!(kraft <= 1.0 + 1e-12);
         let codes = canonical_codes(&lengths).unwrap();
-        let table = DecodeTable::new(&lengths).unwrap();
+        let table = DecodeTable::new(&lengths, Alphabet::SmallExact).unwrap();
         for (token, &(code, len)) in codes.iter().enumerate() {
             assert_eq!(table.lookup(u64::from(code) | (0xABC << len)), (token as u8, u32::from(len)));
         }
@@ -188,8 +188,8 @@ mod tests {
         counts[5] = 100;
         let lengths = code_lengths(&counts);
         assert_eq!(lengths[5], 1);
-        assert_eq!(DecodeTable::new(&lengths).unwrap().lookup(0), (5, 1));
-        assert_eq!(DecodeTable::new(&lengths).unwrap().lookup(1).1, 0);
+        assert_eq!(DecodeTable::new(&lengths, Alphabet::SmallExact).unwrap().lookup(0), (5, 1));
+        assert_eq!(DecodeTable::new(&lengths, Alphabet::SmallExact).unwrap().lookup(1).1, 0);
         let bad = [1u8; TOKEN_COUNT];
         assert!(canonical_codes(&bad).is_err());
     }

@@ -2,7 +2,7 @@
 //! four interleaved lanes; and the inverse.
 
 use lilcom_kernels::difference::Shape3;
-use lilcom_kernels::tokens::{self, raw_bits_of_token, TOKEN_COUNT};
+use lilcom_kernels::tokens::{self, raw_bits_of_token, Alphabet, TOKEN_COUNT};
 use lilcom_kernels::{token_decode, token_encode, Kernels};
 
 use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
@@ -10,6 +10,10 @@ use super::layout::Cursor;
 use super::predictor::{self, Predictor, PREDICTOR_BYTES};
 use crate::element::Element;
 use crate::error::{Error, Result};
+
+/// The format minor version from which tokens are of [`Alphabet::SmallExact`]; every tile this
+/// writer writes needs it.
+pub(crate) const SMALL_EXACT_MINOR: u8 = 3;
 
 /// Independent bit streams per tile; element `i` goes to lane `i % LANES`, so a decoder can
 /// work on four elements at once.
@@ -97,7 +101,7 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     }
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
-    (out, predictor.minor_version())
+    (out, predictor.minor_version().max(SMALL_EXACT_MINOR))
 }
 
 /// Decodes one tile's `bytes`, from a stream of format minor version `minor`, into `out` (C
@@ -126,7 +130,8 @@ pub(crate) fn decode_tile<T: Element>(
     }
     let exceptions = r.take(exception_count * (4 + T::BYTES), "the exceptions")?;
     let lengths: &[u8; LENGTHS_BYTES] = r.take(LENGTHS_BYTES, "the code lengths")?.try_into().expect("length table");
-    let table = DecodeTable::new(&huffman::read_lengths(lengths))?;
+    let alphabet = if minor >= SMALL_EXACT_MINOR { Alphabet::SmallExact } else { Alphabet::Widths };
+    let table = DecodeTable::new(&huffman::read_lengths(lengths), alphabet)?;
     let mut lane_lengths = [0usize; LANES];
     for len in &mut lane_lengths {
         *len = r.u32("a lane length")? as usize;
