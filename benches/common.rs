@@ -13,7 +13,7 @@ pub fn fbank_chunk() -> Array2<f32> {
     fbank().slice(s![..500, ..]).to_owned()
 }
 
-/// 64K floats, smooth with noise: kernel input that stays in the first cache levels.
+/// 64K floats, smooth with noise: a tile's worth of kernel input.
 pub fn tile_values() -> Vec<f32> {
     (0..1 << 16).map(|i| ((i as f32) * 0.001).sin() * 100.0 + ((i * 7919 % 1000) as f32) * 0.001).collect()
 }
