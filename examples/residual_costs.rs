@@ -136,7 +136,7 @@ fn main() {
     let shape = Shape3 { outer: 96, middle: 96, inner: 96 };
     for edges in [Edges::Linear, Edges::Quadratic] {
         let mut residuals = field.clone();
-        interpolate::interpolate_residuals(&mut residuals, shape, edges);
+        interpolate::interpolate_residuals(lilcom_kernels::Kernels::detect(), &mut residuals, shape, edges);
         println!("## Smooth field 96^3 (-10), interpolation with {edges:?} edges, as one tile\n");
         field_levels(&residuals, edges);
     }
@@ -154,7 +154,12 @@ fn main() {
     let frames: Vec<i32> =
         (0..fbank.len()).map(|i| if i >= 80 { fbank[i].wrapping_sub(fbank[i - 80]) } else { fbank[i] }).collect();
     let mut field_quadratic = field.clone();
-    interpolate::interpolate_residuals(&mut field_quadratic, shape, Edges::Quadratic);
+    interpolate::interpolate_residuals(
+        lilcom_kernels::Kernels::detect(),
+        &mut field_quadratic,
+        shape,
+        Edges::Quadratic,
+    );
     for (name, residuals) in [
         ("smooth field, interpolation (quadratic edges)", &field_quadratic),
         ("4096^2 rows, first 256 rows, differences along rows", &rows),

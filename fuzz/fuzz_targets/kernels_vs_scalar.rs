@@ -71,8 +71,11 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut p = codes.to_vec();
         let edges = if data[0] & 2 == 2 { interpolate::Edges::Quadratic } else { interpolate::Edges::Linear };
-        interpolate::interpolate_residuals(&mut p, shape, edges);
-        interpolate::interpolate_codes(&mut p, shape, edges);
+        interpolate::interpolate_residuals(kernels, &mut p, shape, edges);
+        let mut q = codes.to_vec();
+        interpolate::interpolate_residuals_reference(&mut q, shape, edges);
+        assert_eq!(p, q);
+        interpolate::interpolate_codes(kernels, &mut p, shape, edges);
         assert_eq!(p, codes);
     }
 

@@ -27,7 +27,10 @@
 //! Near the edges of a tile the quadratic rule follows a smooth field's slope where the linear
 //! one leaves it in the residual; on noise it amplifies more, so the encoder tries both.
 
+use std::marker::PhantomData;
+
 use crate::difference::{Axis, Shape3};
+use crate::dispatch::{simd_op, Kernels};
 
 /// How codes are predicted where the cubic's four neighbours are not all inside the tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -164,21 +167,28 @@ pub fn interpolate_codes_reference(codes: &mut [i32], shape: Shape3, edges: Edge
 }
 
 /// Replaces codes by their residuals (the encoder's direction); the same result as
-/// [`interpolate_residuals_reference`], with the choice of formula taken out of the inner loops.
-pub fn interpolate_residuals(codes: &mut [i32], shape: Shape3, edges: Edges) {
+/// [`interpolate_residuals_reference`], with the choice of formula taken out of the inner loops
+/// and the finest level's steps computed a row at a time, compiled for the instruction set.
+pub fn interpolate_residuals(kernels: Kernels, codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
-    for step in steps(shape).rev() {
-        run_step::<false>(codes, shape, step, edges);
-    }
+    simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, edges: Edges } -> () => {
+        for step in steps(shape).rev() {
+            run_step::<false>(codes, shape, step, edges);
+        }
+    });
+    kernels.run(Op { codes, shape, edges, _borrows: PhantomData })
 }
 
 /// Replaces residuals by codes (the decoder's direction): the inverse of
 /// [`interpolate_residuals`], the same result as [`interpolate_codes_reference`].
-pub fn interpolate_codes(codes: &mut [i32], shape: Shape3, edges: Edges) {
+pub fn interpolate_codes(kernels: Kernels, codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
-    for step in steps(shape) {
-        run_step::<true>(codes, shape, step, edges);
-    }
+    simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, edges: Edges } -> () => {
+        for step in steps(shape) {
+            run_step::<true>(codes, shape, step, edges);
+        }
+    });
+    kernels.run(Op { codes, shape, edges, _borrows: PhantomData })
 }
 
 /// Which formula predicts a target: it depends only on the target's coordinate along the axis.
@@ -256,13 +266,88 @@ fn run<const DECODE: bool>(codes: &mut [i32], first: usize, step: usize, count: 
     }
 }
 
-/// One step over all its targets, in runs that share a formula.
+/// [`run`] for targets two elements apart (every step of the finest level): predicts every
+/// element of the span from the first target to the last into `scratch`, reading only, then
+/// applies the predictions at the targets. Twice the arithmetic, but over whole contiguous rows,
+/// which the compiler turns into vector code; in place, reading neighbours while writing
+/// targets, it could not.
+#[inline(always)]
+fn run_pairs<const DECODE: bool>(
+    codes: &mut [i32],
+    first: usize,
+    count: usize,
+    d: usize,
+    f: Formula,
+    scratch: &mut Vec<i32>,
+) {
+    if count == 0 {
+        return;
+    }
+    let span = 2 * count - 1;
+    scratch.clear();
+    scratch.resize(span, 0);
+    // Every element of the span lies between two targets, so its neighbours are inside the
+    // range the formula allows for the targets.
+    let at = |k: isize| &codes[(first as isize + k * d as isize) as usize..][..span];
+    let wide = |x: &i32| i64::from(*x);
+    let out = scratch.iter_mut();
+    match f {
+        Formula::Cubic => {
+            for (p, (((a, b), c), e)) in out.zip(at(-3).iter().zip(at(-1)).zip(at(1)).zip(at(3))) {
+                *p = ((9 * (wide(b) + wide(c)) - wide(a) - wide(e) + 8) >> 4) as i32;
+            }
+        }
+        Formula::Linear => {
+            for (p, (b, c)) in out.zip(at(-1).iter().zip(at(1))) {
+                *p = ((wide(b) + wide(c)) >> 1) as i32;
+            }
+        }
+        Formula::Copy => scratch.copy_from_slice(at(-1)),
+        Formula::QuadraticAhead => {
+            for (p, ((b, c), e)) in out.zip(at(-1).iter().zip(at(1)).zip(at(3))) {
+                *p = ((3 * wide(b) + 6 * wide(c) - wide(e) + 4) >> 3) as i32;
+            }
+        }
+        Formula::QuadraticAround => {
+            for (p, ((a, b), c)) in out.zip(at(-3).iter().zip(at(-1)).zip(at(1))) {
+                *p = ((6 * wide(b) + 3 * wide(c) - wide(a) + 4) >> 3) as i32;
+            }
+        }
+        Formula::QuadraticBehind => {
+            for (p, ((z, a), b)) in out.zip(at(-5).iter().zip(at(-3)).zip(at(-1))) {
+                *p = ((3 * wide(z) - 10 * wide(a) + 15 * wide(b) + 4) >> 3) as i32;
+            }
+        }
+        Formula::LinearBehind => {
+            for (p, (a, b)) in out.zip(at(-3).iter().zip(at(-1))) {
+                *p = ((3 * wide(b) - wide(a) + 1) >> 1) as i32;
+            }
+        }
+    }
+    for (i, (x, &p)) in codes[first..first + span].iter_mut().zip(scratch.iter()).enumerate() {
+        // All ones at the targets (even offsets), zero between them.
+        let p = p & (((i & 1) as i32) - 1);
+        *x = if DECODE { x.wrapping_add(p) } else { x.wrapping_sub(p) };
+    }
+}
+
+/// One step over all its targets, in runs that share a formula. (Inlined so that it is compiled
+/// for the dispatched instruction set.)
+#[inline(always)]
 fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, edges: Edges) {
     let s = step.stride;
     let plane = shape.middle * shape.inner;
     // Coordinates visited along the axes other than the step's: multiples of s before it,
     // multiples of 2s after it.
     let count = |len: usize, every: usize| len.div_ceil(every);
+    let mut scratch = Vec::new();
+    let mut run_any = |codes: &mut [i32], first: usize, targets: usize, d: usize, f: Formula| {
+        if s == 1 {
+            run_pairs::<DECODE>(codes, first, targets, d, f, &mut scratch);
+        } else {
+            run::<DECODE>(codes, first, 2 * s, targets, d, f);
+        }
+    };
     match step.axis {
         Axis::Inner => {
             let n = shape.inner;
@@ -279,7 +364,7 @@ fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, ed
                 for m in (0..shape.middle).step_by(s) {
                     let row = o * plane + m * shape.inner;
                     for &(c, len, f) in &runs {
-                        run::<DECODE>(codes, row + c, 2 * s, len, s, f);
+                        run_any(codes, row + c, len, s, f);
                     }
                 }
             }
@@ -289,7 +374,7 @@ fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, ed
             for o in (0..shape.outer).step_by(s) {
                 for m in (s..shape.middle).step_by(2 * s) {
                     let f = formula(m, shape.middle, s, edges);
-                    run::<DECODE>(codes, o * plane + m * shape.inner, 2 * s, targets_per_row, s * shape.inner, f);
+                    run_any(codes, o * plane + m * shape.inner, targets_per_row, s * shape.inner, f);
                 }
             }
         }
@@ -298,7 +383,7 @@ fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, ed
             for o in (s..shape.outer).step_by(2 * s) {
                 let f = formula(o, shape.outer, s, edges);
                 for m in (0..shape.middle).step_by(2 * s) {
-                    run::<DECODE>(codes, o * plane + m * shape.inner, 2 * s, targets_per_row, s * plane, f);
+                    run_any(codes, o * plane + m * shape.inner, targets_per_row, s * plane, f);
                 }
             }
         }
@@ -349,13 +434,16 @@ mod tests {
                         }
                     })
                     .collect();
-                for edges in [Edges::Linear, Edges::Quadratic] {
+                for (edges, kernels) in [Edges::Linear, Edges::Quadratic]
+                    .into_iter()
+                    .flat_map(|e| [(e, Kernels::detect()), (e, Kernels::scalar())])
+                {
                     let mut work = codes.clone();
-                    interpolate_residuals(&mut work, shape, edges);
+                    interpolate_residuals(kernels, &mut work, shape, edges);
                     let mut reference = codes.clone();
                     interpolate_residuals_reference(&mut reference, shape, edges);
                     assert_eq!(work, reference, "{shape:?} {edges:?}: residuals differ from the reference");
-                    interpolate_codes(&mut work, shape, edges);
+                    interpolate_codes(kernels, &mut work, shape, edges);
                     assert_eq!(work, codes, "{shape:?} {edges:?}");
                     interpolate_codes_reference(&mut reference, shape, edges);
                     assert_eq!(reference, codes, "{shape:?} {edges:?}");
@@ -375,7 +463,7 @@ mod tests {
             .collect();
         let sum_of_residuals = |edges| {
             let mut residuals = codes.clone();
-            interpolate_residuals(&mut residuals, shape, edges);
+            interpolate_residuals(Kernels::detect(), &mut residuals, shape, edges);
             residuals[1..].iter().map(|&r| i64::from(r).abs()).sum::<i64>()
         };
         let (linear, quadratic) = (sum_of_residuals(Edges::Linear), sum_of_residuals(Edges::Quadratic));

@@ -31,7 +31,7 @@ impl Predictor {
         match self {
             Predictor::Differences(axes) => difference::difference(kernels, codes, view, axes),
             Predictor::Scaled(axis, coeff) => difference::scaled_difference(kernels, codes, view, axis, coeff),
-            Predictor::Interpolation(edges) => interpolate::interpolate_residuals(codes, view, edges),
+            Predictor::Interpolation(edges) => interpolate::interpolate_residuals(kernels, codes, view, edges),
         }
     }
 
@@ -40,7 +40,7 @@ impl Predictor {
         match self {
             Predictor::Differences(axes) => difference::integrate(kernels, codes, view, axes),
             Predictor::Scaled(axis, coeff) => difference::scaled_integrate(kernels, codes, view, axis, coeff),
-            Predictor::Interpolation(edges) => interpolate::interpolate_codes(codes, view, edges),
+            Predictor::Interpolation(edges) => interpolate::interpolate_codes(kernels, codes, view, edges),
         }
     }
 
