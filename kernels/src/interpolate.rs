@@ -331,35 +331,59 @@ fn run_pairs<const DECODE: bool>(
     }
 }
 
+/// The targets along an axis of length `n` at level `s` (coordinates `s, 3s, 5s, ...`) as runs
+/// that share a formula: `(first coordinate, count, formula)`. The formula changes only near
+/// the ends.
+fn runs_along(n: usize, s: usize, edges: Edges) -> Vec<(usize, usize, Formula)> {
+    let mut runs: Vec<(usize, usize, Formula)> = Vec::new();
+    for c in (s..n).step_by(2 * s) {
+        let f = formula(c, n, s, edges);
+        match runs.last_mut() {
+            Some((_, len, last)) if *last == f => *len += 1,
+            _ => runs.push((c, 1, f)),
+        }
+    }
+    runs
+}
+
 /// One step over all its targets, in runs that share a formula. (Inlined so that it is compiled
 /// for the dispatched instruction set.)
 #[inline(always)]
 fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, edges: Edges) {
     let s = step.stride;
     let plane = shape.middle * shape.inner;
+    let axis_len = match step.axis {
+        Axis::Outer => shape.outer,
+        Axis::Middle => shape.middle,
+        Axis::Inner => shape.inner,
+    };
+    if axis_len <= s {
+        // No coordinate along the axis is an odd multiple of s: nothing to visit.
+        return;
+    }
     // Coordinates visited along the axes other than the step's: multiples of s before it,
     // multiples of 2s after it.
     let count = |len: usize, every: usize| len.div_ceil(every);
     let mut scratch = Vec::new();
     let mut run_any = |codes: &mut [i32], first: usize, targets: usize, d: usize, f: Formula| {
-        if s == 1 {
+        // Short runs (rows of a few elements, one element per row for one axis) cost more to
+        // set up than they save.
+        if s == 1 && targets >= 8 {
             run_pairs::<DECODE>(codes, first, targets, d, f, &mut scratch);
         } else {
             run::<DECODE>(codes, first, 2 * s, targets, d, f);
         }
     };
     match step.axis {
-        Axis::Inner => {
-            let n = shape.inner;
-            // Along a row the formula changes only near the ends: group the targets.
-            let mut runs: Vec<(usize, usize, Formula)> = Vec::new();
-            for c in (s..n).step_by(2 * s) {
-                let f = formula(c, n, s, edges);
-                match runs.last_mut() {
-                    Some((_, len, last)) if *last == f => *len += 1,
-                    _ => runs.push((c, 1, f)),
-                }
+        Axis::Outer if plane == 1 => {
+            // One element per row (a 1-d tile): the targets along the outer axis are one strided
+            // run per formula, as along a row.
+            for (c, len, f) in runs_along(shape.outer, s, edges) {
+                run_any(codes, c, len, s, f);
             }
+        }
+        Axis::Inner => {
+            let runs = runs_along(shape.inner, s, edges);
             for o in (0..shape.outer).step_by(s) {
                 for m in (0..shape.middle).step_by(s) {
                     let row = o * plane + m * shape.inner;
