@@ -223,6 +223,39 @@ fn formula(c: usize, n: usize, s: usize, edges: Edges) -> Formula {
     }
 }
 
+/// The formulas, on the neighbours at `-5s, -3s, -s, +s, +3s` (`z, a, b, c, d`) that each uses;
+/// the fast paths below share them. Wrapping to i32 as the format says.
+mod weights {
+    #[inline(always)]
+    pub fn cubic(a: i32, b: i32, c: i32, d: i32) -> i32 {
+        let [a, b, c, d] = [a, b, c, d].map(i64::from);
+        ((9 * (b + c) - a - d + 8) >> 4) as i32
+    }
+    #[inline(always)]
+    pub fn linear(b: i32, c: i32) -> i32 {
+        ((i64::from(b) + i64::from(c)) >> 1) as i32
+    }
+    #[inline(always)]
+    pub fn quadratic_ahead(b: i32, c: i32, d: i32) -> i32 {
+        let [b, c, d] = [b, c, d].map(i64::from);
+        ((3 * b + 6 * c - d + 4) >> 3) as i32
+    }
+    #[inline(always)]
+    pub fn quadratic_around(a: i32, b: i32, c: i32) -> i32 {
+        let [a, b, c] = [a, b, c].map(i64::from);
+        ((6 * b + 3 * c - a + 4) >> 3) as i32
+    }
+    #[inline(always)]
+    pub fn quadratic_behind(z: i32, a: i32, b: i32) -> i32 {
+        let [z, a, b] = [z, a, b].map(i64::from);
+        ((3 * z - 10 * a + 15 * b + 4) >> 3) as i32
+    }
+    #[inline(always)]
+    pub fn linear_behind(a: i32, b: i32) -> i32 {
+        ((3 * i64::from(b) - i64::from(a) + 1) >> 1) as i32
+    }
+}
+
 /// Predicts (and adds, when decoding, or subtracts) `count` targets `first, first + step, ...`
 /// whose neighbours along the axis are `d` elements apart, all with formula `F`.
 #[inline(always)]
@@ -242,26 +275,24 @@ fn run<const DECODE: bool>(codes: &mut [i32], first: usize, step: usize, count: 
             k += step;
         }
     }
-    let at = |codes: &[i32], k: usize| i64::from(codes[k]);
+    use weights::*;
     match f {
-        Formula::Cubic => each::<DECODE>(codes, first, step, count, |c, k| {
-            ((9 * (at(c, k - d) + at(c, k + d)) - at(c, k - 3 * d) - at(c, k + 3 * d) + 8) >> 4) as i32
-        }),
-        Formula::Linear => {
-            each::<DECODE>(codes, first, step, count, |c, k| ((at(c, k - d) + at(c, k + d)) >> 1) as i32)
+        Formula::Cubic => {
+            each::<DECODE>(codes, first, step, count, |c, k| cubic(c[k - 3 * d], c[k - d], c[k + d], c[k + 3 * d]))
         }
+        Formula::Linear => each::<DECODE>(codes, first, step, count, |c, k| linear(c[k - d], c[k + d])),
         Formula::Copy => each::<DECODE>(codes, first, step, count, |c, k| c[k - d]),
-        Formula::QuadraticAhead => each::<DECODE>(codes, first, step, count, |c, k| {
-            ((3 * at(c, k - d) + 6 * at(c, k + d) - at(c, k + 3 * d) + 4) >> 3) as i32
-        }),
-        Formula::QuadraticAround => each::<DECODE>(codes, first, step, count, |c, k| {
-            ((6 * at(c, k - d) + 3 * at(c, k + d) - at(c, k - 3 * d) + 4) >> 3) as i32
-        }),
-        Formula::QuadraticBehind => each::<DECODE>(codes, first, step, count, |c, k| {
-            ((3 * at(c, k - 5 * d) - 10 * at(c, k - 3 * d) + 15 * at(c, k - d) + 4) >> 3) as i32
-        }),
+        Formula::QuadraticAhead => {
+            each::<DECODE>(codes, first, step, count, |c, k| quadratic_ahead(c[k - d], c[k + d], c[k + 3 * d]))
+        }
+        Formula::QuadraticAround => {
+            each::<DECODE>(codes, first, step, count, |c, k| quadratic_around(c[k - 3 * d], c[k - d], c[k + d]))
+        }
+        Formula::QuadraticBehind => {
+            each::<DECODE>(codes, first, step, count, |c, k| quadratic_behind(c[k - 5 * d], c[k - 3 * d], c[k - d]))
+        }
         Formula::LinearBehind => {
-            each::<DECODE>(codes, first, step, count, |c, k| ((3 * at(c, k - d) - at(c, k - 3 * d) + 1) >> 1) as i32)
+            each::<DECODE>(codes, first, step, count, |c, k| linear_behind(c[k - 3 * d], c[k - d]))
         }
     }
 }
@@ -289,38 +320,38 @@ fn run_pairs<const DECODE: bool>(
     // Every element of the span lies between two targets, so its neighbours are inside the
     // range the formula allows for the targets.
     let at = |k: isize| &codes[(first as isize + k * d as isize) as usize..][..span];
-    let wide = |x: &i32| i64::from(*x);
+    use weights::*;
     let out = scratch.iter_mut();
     match f {
         Formula::Cubic => {
-            for (p, (((a, b), c), e)) in out.zip(at(-3).iter().zip(at(-1)).zip(at(1)).zip(at(3))) {
-                *p = ((9 * (wide(b) + wide(c)) - wide(a) - wide(e) + 8) >> 4) as i32;
+            for (p, (((&a, &b), &c), &d)) in out.zip(at(-3).iter().zip(at(-1)).zip(at(1)).zip(at(3))) {
+                *p = cubic(a, b, c, d);
             }
         }
         Formula::Linear => {
-            for (p, (b, c)) in out.zip(at(-1).iter().zip(at(1))) {
-                *p = ((wide(b) + wide(c)) >> 1) as i32;
+            for (p, (&b, &c)) in out.zip(at(-1).iter().zip(at(1))) {
+                *p = linear(b, c);
             }
         }
         Formula::Copy => scratch.copy_from_slice(at(-1)),
         Formula::QuadraticAhead => {
-            for (p, ((b, c), e)) in out.zip(at(-1).iter().zip(at(1)).zip(at(3))) {
-                *p = ((3 * wide(b) + 6 * wide(c) - wide(e) + 4) >> 3) as i32;
+            for (p, ((&b, &c), &d)) in out.zip(at(-1).iter().zip(at(1)).zip(at(3))) {
+                *p = quadratic_ahead(b, c, d);
             }
         }
         Formula::QuadraticAround => {
-            for (p, ((a, b), c)) in out.zip(at(-3).iter().zip(at(-1)).zip(at(1))) {
-                *p = ((6 * wide(b) + 3 * wide(c) - wide(a) + 4) >> 3) as i32;
+            for (p, ((&a, &b), &c)) in out.zip(at(-3).iter().zip(at(-1)).zip(at(1))) {
+                *p = quadratic_around(a, b, c);
             }
         }
         Formula::QuadraticBehind => {
-            for (p, ((z, a), b)) in out.zip(at(-5).iter().zip(at(-3)).zip(at(-1))) {
-                *p = ((3 * wide(z) - 10 * wide(a) + 15 * wide(b) + 4) >> 3) as i32;
+            for (p, ((&z, &a), &b)) in out.zip(at(-5).iter().zip(at(-3)).zip(at(-1))) {
+                *p = quadratic_behind(z, a, b);
             }
         }
         Formula::LinearBehind => {
-            for (p, (a, b)) in out.zip(at(-3).iter().zip(at(-1))) {
-                *p = ((3 * wide(b) - wide(a) + 1) >> 1) as i32;
+            for (p, (&a, &b)) in out.zip(at(-3).iter().zip(at(-1))) {
+                *p = linear_behind(a, b);
             }
         }
     }
