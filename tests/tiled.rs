@@ -287,7 +287,7 @@ fn smooth_fields_use_interpolation_with_quadratic_edges() {
 }
 
 /// Tiles aim for 2^16 elements, but arrays of three or more axes get at least 32 rows per tile
-/// (interpolation runs along axis 0 too).
+/// (interpolation runs along axis 0 too), as far as 2^20 elements allow.
 #[test]
 fn volumes_get_tiles_of_at_least_32_rows() {
     let tiles = |shape: &[usize]| {
@@ -297,6 +297,7 @@ fn volumes_get_tiles_of_at_least_32_rows() {
     assert_eq!(tiles(&[64, 4096]), 4, "16 rows of 4096 per tile");
     assert_eq!(tiles(&[96, 64, 64]), 3, "32 rows of 4096 per tile");
     assert_eq!(tiles(&[96, 8, 8]), 1, "1024 rows of 64 per tile hold all 96");
+    assert_eq!(tiles(&[10, 512, 512]), 3, "rows of 2^18: 4 per tile, within 2^20 elements");
 }
 
 /// The inputs of the golden tiled streams in `tests/golden/tiled/`.

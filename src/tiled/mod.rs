@@ -26,8 +26,13 @@ use tile::{decode_tile, encode_tile, tile_shape};
 const TARGET_TILE_ELEMENTS: usize = 1 << 16;
 
 /// Fewest rows a tile of an array of three or more axes gets, so that the interpolation
-/// predictor, which runs along axis 0 too, finds most of its targets away from a tile's edges.
+/// predictor, which runs along axis 0 too, finds most of its targets away from a tile's edges;
+/// but no more of them than [`MAX_VOLUME_TILE_ELEMENTS`] allows.
 const MIN_ROWS_OF_VOLUMES: usize = 32;
+
+/// Elements beyond which [`MIN_ROWS_OF_VOLUMES`] gives way, so that volumes with long rows keep
+/// tiles that fit in memory several times over and are several per thread.
+const MAX_VOLUME_TILE_ELEMENTS: usize = 1 << 20;
 
 /// Where work runs: an optional dedicated thread pool, and the kernels' instruction set.
 #[derive(Clone, Copy, Debug)]
@@ -73,7 +78,7 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 /// Rows per tile for an array of `shape`.
 fn rows_per_tile(shape: &[usize]) -> usize {
     let row_len = layout::row_len_of(shape).max(1);
-    let fewest = if shape.len() >= 3 { MIN_ROWS_OF_VOLUMES } else { 1 };
+    let fewest = if shape.len() >= 3 { MIN_ROWS_OF_VOLUMES.min(MAX_VOLUME_TILE_ELEMENTS / row_len) } else { 1 };
     (TARGET_TILE_ELEMENTS / row_len).max(fewest).clamp(1, layout::rows_of(shape).max(1))
 }
 
