@@ -64,11 +64,12 @@ fn alphabet_costs(residuals: &[i32]) -> (f64, f64) {
     ((huffman_bits(&old) + old_raw) as f64 / n, (huffman_bits(&new) + new_raw) as f64 / n)
 }
 
-fn codes_of(path: &str, tick_power: i32) -> Vec<i32> {
-    let values: Vec<f32> = read_npy::<_, ArrayD<f32>>(path).expect("an f32 .npy").iter().copied().collect();
+fn codes_of(path: &str, tick_power: i32) -> Result<Vec<i32>, Box<dyn std::error::Error>> {
+    let array: ArrayD<f32> = read_npy(path).map_err(|e| format!("{path}: {e} (an f32 .npy from benches/corpus.py)"))?;
+    let values: Vec<f32> = array.iter().copied().collect();
     let mut codes = vec![0i32; values.len()];
     quantize::quantize_f32_scalar(&values, 2f32.powi(-tick_power), &mut codes);
-    codes
+    Ok(codes)
 }
 
 /// Residual entropy of the 96^3 field per (level stride, axis, formula), one tile.
@@ -130,9 +131,12 @@ fn field_levels(codes: &[i32], edges: Edges) {
     );
 }
 
-fn main() {
-    let dir = std::env::args().nth(1).expect("usage: residual_costs DIR (made by benches/corpus.py --out DIR)");
-    let field = codes_of(&format!("{dir}/smooth_field_96cubed.npy"), -10);
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: residual_costs DIR (made by benches/corpus.py --out DIR)")?;
+    let field = codes_of(&format!("{dir}/smooth_field_96cubed.npy"), -10)?;
+    if field.len() != 96 * 96 * 96 {
+        return Err(format!("the field has {} elements, not 96^3", field.len()).into());
+    }
     let shape = Shape3 { outer: 96, middle: 96, inner: 96 };
     for edges in [Edges::Linear, Edges::Quadratic] {
         let mut residuals = field.clone();
@@ -144,13 +148,13 @@ fn main() {
     println!("## Token alphabets, bits per element (one Huffman table, no length limit)\n");
     println!("| residuals | minor 0-2 | minor 3 |");
     println!("| --- | --- | --- |");
-    let large = codes_of(&format!("{dir}/large_4096x4096.npy"), -8);
-    let rows: Vec<i32> = large[..1 << 20]
+    let large = codes_of(&format!("{dir}/large_4096x4096.npy"), -8)?;
+    let rows: Vec<i32> = large[..large.len().min(1 << 20)]
         .chunks(4096)
         .flat_map(|row| std::iter::once(row[0]).chain(row.windows(2).map(|w| w[1].wrapping_sub(w[0]))))
         .collect();
-    let randn = codes_of(&format!("{dir}/randn_300x500.npy"), -8);
-    let fbank = codes_of(&format!("{dir}/fbank_speech.npy"), -5);
+    let randn = codes_of(&format!("{dir}/randn_300x500.npy"), -8)?;
+    let fbank = codes_of(&format!("{dir}/fbank_speech.npy"), -5)?;
     let frames: Vec<i32> =
         (0..fbank.len()).map(|i| if i >= 80 { fbank[i].wrapping_sub(fbank[i - 80]) } else { fbank[i] }).collect();
     let mut field_quadratic = field.clone();
@@ -169,4 +173,5 @@ fn main() {
         let (old, new) = alphabet_costs(residuals);
         println!("| {name} | {old:.3} | {new:.3} |");
     }
+    Ok(())
 }
