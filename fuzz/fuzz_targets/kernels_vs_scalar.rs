@@ -84,14 +84,15 @@ fuzz_target!(|data: &[u8]| {
     let mut state = words.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &w| (h ^ u64::from(w)).wrapping_mul(0x100_0000_01b3));
     let table: Box<token_decode::DecodeEntries> = Box::new(std::array::from_fn(|_| {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 48) as u16
+        (state >> 32) as u32
     }));
     let body = &data[1..];
     let starts: [usize; token_decode::LANES] = std::array::from_fn(|l| l * body.len() * 2);
     let groups = usize::from(data[0]) % 97;
     let (mut p1, mut p2) = (starts, starts);
     let (mut o1, mut o2) = (vec![0i32; groups * 4], vec![0i32; groups * 4]);
-    let bad1 = token_decode::decode_groups_scalar(&table, body, &mut p1, &mut o1);
-    let bad2 = token_decode::decode_groups(kernels, &table, body, &mut p2, &mut o2);
+    let check = data[0] & 1 == 1;
+    let bad1 = token_decode::decode_groups_scalar(&table, body, &mut p1, &mut o1, check);
+    let bad2 = token_decode::decode_groups(kernels, &table, body, &mut p2, &mut o2, check);
     assert_eq!((bad1, p1, &o1), (bad2, p2, &o2));
 });

@@ -16,27 +16,34 @@ use crate::tokens::{raw_bits, value_of, Alphabet, TOKEN_COUNT};
 pub const LANES: usize = 4;
 /// Bits of a lane a table lookup looks at: the longest code.
 pub const TABLE_BITS: u32 = 12;
-/// Most bits the decoder moves past per element, whatever the table holds: a code length field
-/// of at most 15 and a raw-bit count of at most 31 (a valid table stays within 12 and 31).
-pub const MAX_ELEMENT_BITS: usize = 46;
+/// Most bits the decoder moves a lane past per element, whatever the table holds: the length
+/// field of an entry has six bits (a valid table stays within 12 + 31).
+pub const MAX_ELEMENT_BITS: usize = 63;
 
 /// A decode table: entry `i` describes the code that the low [`TABLE_BITS`] bits `i` of a lane
-/// begin with (see [`table_entry`]); the entries say which alphabet the tokens are of.
-pub type DecodeEntries = [u16; 1 << TABLE_BITS];
+/// begin with (see [`table_entry`]); bits that begin no code hold [`NO_CODE`].
+pub type DecodeEntries = [u32; 1 << TABLE_BITS];
 
-/// The table entry of a code of length `code_len` (1..=12) for `token` of `alphabet`: the
-/// symbol `token + 64 * alphabet` (bits 9..16; 0 for [`Alphabet::Widths`], 1 for
-/// [`Alphabet::SmallExact`]), the token's raw-bit count (bits 4..9) and the code length (bits
-/// 0..4). An entry of 0 (length 0) marks bits that begin no code.
-pub fn table_entry(alphabet: Alphabet, token: u8, code_len: u32) -> u16 {
+/// The entry of bits that begin no code: the decoder reports it, and it moves no lane.
+pub const NO_CODE: u32 = 1 << 31;
+
+/// The table entry of a code of length `code_len` (1..=12) for `token` of `alphabet`. Its
+/// fields sit where the decoder uses them with the fewest operations: bits 0..6 the code's and
+/// the raw bits' total length, bits 8..12 the code length, bits 16..21 the raw-bit count, bits
+/// 24..31 the symbol, `token + 64 * alphabet` (0 for [`Alphabet::Widths`], 1 for
+/// [`Alphabet::SmallExact`]).
+pub fn table_entry(alphabet: Alphabet, token: u8, code_len: u32) -> u32 {
     debug_assert!((1..=TABLE_BITS).contains(&code_len) && usize::from(token) < TOKEN_COUNT);
-    let symbol = u16::from(token) + if alphabet == Alphabet::SmallExact { TOKEN_COUNT as u16 } else { 0 };
-    (symbol << 9) | ((raw_bits(alphabet, token) as u16) << 4) | code_len as u16
+    let symbol = u32::from(token) + if alphabet == Alphabet::SmallExact { TOKEN_COUNT as u32 } else { 0 };
+    let raw_len = raw_bits(alphabet, token);
+    (symbol << 24) | (raw_len << 16) | (code_len << 8) | (code_len + raw_len)
 }
 
-/// The zigzag value each symbol (see [`table_entry`]) stands for before its raw bits are added.
-const SYMBOL_BASE: [u32; 2 * TOKEN_COUNT] = {
-    let mut base = [0u32; 2 * TOKEN_COUNT];
+/// The zigzag value each symbol (see [`table_entry`]) stands for before its raw bits are added;
+/// indexed by an entry's top byte, so that entries with [`NO_CODE`]'s bit (256 indices) need no
+/// check.
+const SYMBOL_BASE: [u32; 256] = {
+    let mut base = [0u32; 256];
     let mut t = 0;
     while t < TOKEN_COUNT {
         base[t] = value_of(Alphabet::Widths, t as u8, 0);
@@ -46,74 +53,94 @@ const SYMBOL_BASE: [u32; 2 * TOKEN_COUNT] = {
     base
 };
 
-/// Decodes the element at bit `position` of `body` and moves past it: its residual, and whether
-/// its bits began no code. Bits past `body`'s end read as zeros. With `FAST`, the caller has
-/// made sure that eight bytes from the position are inside `body`.
+/// The eight bytes of `body` from `byte`, little-endian; bytes past the end read as zeros.
+/// `FAST` promises that all eight are inside `body`.
 #[inline(always)]
-fn decode_at<const FAST: bool>(table: &DecodeEntries, body: &[u8], position: &mut usize) -> (i32, bool) {
-    let byte = *position / 8;
-    let word = if FAST {
-        u64::from_le_bytes(body[byte..byte + 8].try_into().expect("8 bytes"))
+fn word_at<const FAST: bool>(body: &[u8], byte: usize) -> u64 {
+    if FAST {
+        debug_assert!(byte + 8 <= body.len());
+        // SAFETY: `FAST` is only chosen by `decode_groups_scalar`, after checking that every
+        // lane starts at least `reach` bytes before the end of `body`; each element moves a lane
+        // by at most MAX_ELEMENT_BITS bits, which `reach` allows for every element of the call
+        // plus the eight bytes of this load. The read is unaligned-safe.
+        u64::from_le(unsafe { body.as_ptr().add(byte).cast::<u64>().read_unaligned() })
     } else {
         let mut padded = [0u8; 8];
         let available = body.get(byte..).unwrap_or(&[]);
         let take = available.len().min(8);
         padded[..take].copy_from_slice(&available[..take]);
         u64::from_le_bytes(padded)
-    };
-    // At least 57 valid bits: more than MAX_ELEMENT_BITS.
-    let window = word >> (*position % 8);
-    let entry = table[(window & ((1 << TABLE_BITS) - 1)) as usize];
-    let code_len = u32::from(entry & 15);
-    let raw_len = u32::from((entry >> 4) & 31);
-    let raw = ((window >> code_len) & ((1u64 << raw_len) - 1)) as u32;
-    *position += (code_len + raw_len) as usize;
-    (zigzag_decode(SYMBOL_BASE[usize::from(entry >> 9)] | raw), code_len == 0)
+    }
 }
 
-/// Decodes one element of one lane (for a tile's last, incomplete group).
+/// Decodes the element at bit `position` of `body` and moves past it: returns its zigzag
+/// value, and ORs its table entry into `seen`, whose [`NO_CODE`] bit then tells whether some
+/// bits began no code.
+#[inline(always)]
+fn decode_at<const FAST: bool>(table: &DecodeEntries, body: &[u8], position: &mut usize, seen: &mut u32) -> u32 {
+    // At least 57 valid bits: more than a valid entry's 43.
+    let window = word_at::<FAST>(body, *position / 8) >> (*position % 8);
+    let entry = table[window as usize & ((1 << TABLE_BITS) - 1)];
+    *seen |= entry;
+    *position += (entry & 63) as usize;
+    let raw = (window >> ((entry >> 8) & 63)) & ((1u64 << ((entry >> 16) & 63)) - 1);
+    SYMBOL_BASE[(entry >> 24) as usize] | raw as u32
+}
+
+/// Decodes one element of one lane (for a tile's last, incomplete group): its residual, and
+/// whether its bits began no code.
 pub fn decode_one(table: &DecodeEntries, body: &[u8], position: &mut usize) -> (i32, bool) {
-    decode_at::<false>(table, body, position)
+    let mut seen = 0;
+    let value = decode_at::<false>(table, body, position, &mut seen);
+    (zigzag_decode(value), seen & NO_CODE != 0)
 }
 
 #[inline(always)]
-fn decode_groups_with<const FAST: bool>(
+fn decode_groups_with<const FAST: bool, const CHECK: bool>(
     table: &DecodeEntries,
     body: &[u8],
     positions: &mut [usize; LANES],
     out: &mut [i32],
 ) -> bool {
     let [mut p0, mut p1, mut p2, mut p3] = *positions;
-    let mut bad = false;
+    let mut seen = 0;
+    // Without CHECK, `seen` is dead and the compiler drops it: one register and one operation
+    // per element fewer, which keeps every lane's position in a register.
     for group in out.chunks_exact_mut(LANES) {
-        let (a, bad_a) = decode_at::<FAST>(table, body, &mut p0);
-        let (b, bad_b) = decode_at::<FAST>(table, body, &mut p1);
-        let (c, bad_c) = decode_at::<FAST>(table, body, &mut p2);
-        let (d, bad_d) = decode_at::<FAST>(table, body, &mut p3);
-        group.copy_from_slice(&[a, b, c, d]);
-        bad |= bad_a | bad_b | bad_c | bad_d;
+        group[0] = decode_at::<FAST>(table, body, &mut p0, &mut seen) as i32;
+        group[1] = decode_at::<FAST>(table, body, &mut p1, &mut seen) as i32;
+        group[2] = decode_at::<FAST>(table, body, &mut p2, &mut seen) as i32;
+        group[3] = decode_at::<FAST>(table, body, &mut p3, &mut seen) as i32;
     }
     *positions = [p0, p1, p2, p3];
-    bad
+    // Apart from the lanes' chains, so that it vectorizes.
+    for value in out.iter_mut() {
+        *value = zigzag_decode(*value as u32);
+    }
+    CHECK && seen & NO_CODE != 0
 }
 
 /// Scalar reference: decodes `out.len() / 4` whole groups, element `4g + l` from lane `l` at bit
-/// `positions[l]` of `body`, advancing the positions. Returns true if some bits began no code.
-/// Bits past `body`'s end read as zeros, so any input is safe; the caller checks where the
-/// lanes ended.
+/// `positions[l]` of `body`, advancing the positions. With `check`, returns true if some bits
+/// began no code; without, returns false, and such bits decode as a value without moving the
+/// lane (for tables of complete codes, where no bits do). Bits past `body`'s end read as zeros,
+/// so any input is safe; the caller checks where the lanes ended.
 #[inline(always)]
 pub fn decode_groups_scalar(
     table: &DecodeEntries,
     body: &[u8],
     positions: &mut [usize; LANES],
     out: &mut [i32],
+    check: bool,
 ) -> bool {
     // Whole-word loads need no check per element while every lane is this far from the end.
-    let reach = out.len() / LANES * MAX_ELEMENT_BITS / 8 + 16;
-    if positions.iter().all(|&p| p / 8 + reach <= body.len()) {
-        decode_groups_with::<true>(table, body, positions, out)
-    } else {
-        decode_groups_with::<false>(table, body, positions, out)
+    let reach = (out.len() / LANES * MAX_ELEMENT_BITS).div_ceil(8) + 16;
+    let fast = positions.iter().all(|&p| p / 8 + reach <= body.len());
+    match (fast, check) {
+        (true, true) => decode_groups_with::<true, true>(table, body, positions, out),
+        (true, false) => decode_groups_with::<true, false>(table, body, positions, out),
+        (false, true) => decode_groups_with::<false, true>(table, body, positions, out),
+        (false, false) => decode_groups_with::<false, false>(table, body, positions, out),
     }
 }
 
@@ -124,14 +151,16 @@ pub fn decode_groups(
     body: &[u8],
     positions: &mut [usize; LANES],
     out: &mut [i32],
+    check: bool,
 ) -> bool {
     simd_op!(Op<'a> {
         table: &'a DecodeEntries,
         body: &'a [u8],
         positions: &'a mut [usize; LANES],
         out: &'a mut [i32],
-    } -> bool => decode_groups_scalar(table, body, positions, out));
-    kernels.run(Op { table, body, positions, out, _borrows: PhantomData })
+        check: bool,
+    } -> bool => decode_groups_scalar(table, body, positions, out, check));
+    kernels.run(Op { table, body, positions, out, check, _borrows: PhantomData })
 }
 
 #[cfg(test)]
@@ -143,7 +172,7 @@ mod tests {
     /// A table where token `t` has the 6-bit code `t` (bit-reversed into the stream), and the
     /// lanes that code `values` with it.
     fn fixture(values: &[i32]) -> (Box<DecodeEntries>, Vec<u8>, [usize; LANES]) {
-        let mut table = Box::new([0u16; 1 << TABLE_BITS]);
+        let mut table = Box::new([NO_CODE; 1 << TABLE_BITS]);
         for token in 0..TOKEN_COUNT as u8 {
             let code = u32::from(token).reverse_bits() >> 26;
             let mut i = code as usize;
@@ -186,13 +215,17 @@ mod tests {
         for kernels in [Kernels::detect(), Kernels::scalar()] {
             let mut positions = starts;
             let mut out = vec![0i32; values.len()];
-            assert!(!decode_groups(kernels, &table, &body, &mut positions, &mut out));
+            assert!(!decode_groups(kernels, &table, &body, &mut positions, &mut out, true));
+            let mut positions = starts;
+            let mut unchecked = vec![0i32; values.len()];
+            assert!(!decode_groups(kernels, &table, &body, &mut positions, &mut unchecked, false));
+            assert_eq!(unchecked, out);
             assert_eq!(out, values, "{}", kernels.instruction_set());
         }
         // Near the end of `body` the zero-padded path decodes the same.
         let mut positions = starts;
         let mut out = vec![0i32; values.len()];
-        decode_groups_with::<false>(&table, &body, &mut positions, &mut out);
+        decode_groups_with::<false, true>(&table, &body, &mut positions, &mut out);
         assert_eq!(out, values);
     }
 
@@ -203,7 +236,7 @@ mod tests {
         for start in [0usize, 7, 1000, 2399, 5000] {
             let mut positions = [start; LANES];
             let mut out = vec![0i32; 256];
-            let _ = decode_groups(Kernels::detect(), &table, &body, &mut positions, &mut out);
+            let _ = decode_groups(Kernels::detect(), &table, &body, &mut positions, &mut out, start % 2 == 0);
             let _ = decode_one(&table, &body, &mut positions[0]);
         }
     }

@@ -98,14 +98,14 @@ pub fn encode_lanes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token_decode::{decode_groups, decode_one, table_entry, DecodeEntries, TABLE_BITS};
+    use crate::token_decode::{decode_groups, decode_one, table_entry, DecodeEntries, NO_CODE, TABLE_BITS};
     use crate::tokens::{raw_bits_of_token, token_of, Alphabet};
 
     #[test]
     fn lanes_decode_back_on_both_paths_for_every_width_and_ragged_tails() {
         // Token t gets the 6-bit code t (bit-reversed, most significant bit first).
         let mut merged = [0u64; TOKEN_COUNT];
-        let mut table: Box<DecodeEntries> = Box::new([0u16; 1 << TABLE_BITS]);
+        let mut table: Box<DecodeEntries> = Box::new([NO_CODE; 1 << TABLE_BITS]);
         for t in 0..TOKEN_COUNT as u8 {
             let code = u32::from(t).reverse_bits() >> 26;
             merged[usize::from(t)] = merged_code(code, 6, raw_bits_of_token(t));
@@ -142,7 +142,7 @@ mod tests {
                 let mut positions = [starts[0], starts[1], starts[2], starts[3]];
                 let whole = len / LANES * LANES;
                 let mut out = vec![0i32; len];
-                assert!(!decode_groups(kernels, &table, &body, &mut positions, &mut out[..whole]));
+                assert!(!decode_groups(kernels, &table, &body, &mut positions, &mut out[..whole], true));
                 for (lane, value) in out[whole..].iter_mut().enumerate() {
                     *value = decode_one(&table, &body, &mut positions[lane]).0;
                 }

@@ -106,18 +106,21 @@ fn reverse_bits(code: u32, len: u32) -> u32 {
 /// those bits begin with, as [`lilcom_kernels::token_decode::table_entry`] packs it, so one
 /// lookup gives everything the bit position depends on.
 pub(crate) struct DecodeTable {
-    entries: Box<[u16; 1 << MAX_CODE_LEN]>,
+    entries: Box<lilcom_kernels::token_decode::DecodeEntries>,
+    complete: bool,
 }
 
 impl DecodeTable {
     pub(crate) fn new(lengths: &[u8; TOKEN_COUNT], alphabet: Alphabet) -> Result<Self> {
         let codes = canonical_codes(lengths)?;
-        let mut entries = Box::new([0u16; 1 << MAX_CODE_LEN]);
+        let mut entries = Box::new([lilcom_kernels::token_decode::NO_CODE; 1 << MAX_CODE_LEN]);
+        let mut covered = 0usize;
         for (token, &(code, len)) in codes.iter().enumerate() {
             if len == 0 {
                 continue;
             }
             let step = 1usize << len;
+            covered += entries.len() / step;
             let mut i = code as usize;
             let entry = lilcom_kernels::token_decode::table_entry(alphabet, token as u8, u32::from(len));
             while i < entries.len() {
@@ -125,7 +128,14 @@ impl DecodeTable {
                 i += step;
             }
         }
-        Ok(DecodeTable { entries })
+        Ok(DecodeTable { entries, complete: covered == 1 << MAX_CODE_LEN })
+    }
+
+    /// True when every bit pattern begins a code (the Kraft sum is 1), so the decoder need not
+    /// look for bits that begin none. Writers make such codes whenever a tile has two or more
+    /// distinct tokens.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// The entries, as the lane decoder reads them.
@@ -137,7 +147,7 @@ impl DecodeTable {
     #[cfg(test)]
     pub(crate) fn lookup(&self, window: u64) -> (u8, u32) {
         let e = self.entries[(window & ((1 << MAX_CODE_LEN) - 1)) as usize];
-        ((e >> 9) as u8 % TOKEN_COUNT as u8, u32::from(e & 15))
+        ((e >> 24) as u8 % TOKEN_COUNT as u8, (e >> 8) & 63)
     }
 }
 
@@ -174,6 +184,7 @@ mod tests {
         assert!(kraft <= 1.0 + 1e-12);
         let codes = canonical_codes(&lengths).unwrap();
         let table = DecodeTable::new(&lengths, Alphabet::SmallExact).unwrap();
+        assert!(table.is_complete());
         for (token, &(code, len)) in codes.iter().enumerate() {
             assert_eq!(table.lookup(u64::from(code) | (0xABC << len)), (token as u8, u32::from(len)));
         }
@@ -190,6 +201,7 @@ mod tests {
         assert_eq!(lengths[5], 1);
         assert_eq!(DecodeTable::new(&lengths, Alphabet::SmallExact).unwrap().lookup(0), (5, 1));
         assert_eq!(DecodeTable::new(&lengths, Alphabet::SmallExact).unwrap().lookup(1).1, 0);
+        assert!(!DecodeTable::new(&lengths, Alphabet::SmallExact).unwrap().is_complete());
         let bad = [1u8; TOKEN_COUNT];
         assert!(canonical_codes(&bad).is_err());
     }

@@ -179,7 +179,8 @@ fn read_residuals(
     let whole = codes.len() / LANES * LANES;
     let mut bad_code = false;
     for block in codes[..whole].chunks_mut(BLOCK * LANES) {
-        bad_code |= token_decode::decode_groups(kernels, table.entries(), body, &mut positions, block);
+        bad_code |=
+            token_decode::decode_groups(kernels, table.entries(), body, &mut positions, block, !table.is_complete());
     }
     for (lane, code) in codes[whole..].iter_mut().enumerate() {
         let (value, bad) = token_decode::decode_one(table.entries(), body, &mut positions[lane]);
