@@ -141,6 +141,29 @@ pub fn tokens(kernels: Kernels, residuals: &[i32], tokens: &mut [u8]) -> u64 {
     kernels.run(Op { residuals, tokens, _borrows: PhantomData })
 }
 
+/// Scalar reference: the tokens of all `values` (residuals), each value replaced by its raw
+/// bits (the low bits of its zigzag value that follow its token, as the lane writer takes
+/// them), and the total count of raw bits. Doing this here, where it vectorizes, takes work off
+/// the lane writer's serial chains.
+#[inline(always)]
+pub fn split_scalar(values: &mut [i32], tokens: &mut [u8]) -> u64 {
+    assert_eq!(values.len(), tokens.len());
+    let mut raw = 0u64;
+    for (t, v) in tokens.iter_mut().zip(values.iter_mut()) {
+        let (token, raw_bits) = token_and_raw_bits(*v);
+        *t = token;
+        *v = (zigzag_encode(*v) & ((1u32 << raw_bits) - 1)) as i32;
+        raw += u64::from(raw_bits);
+    }
+    raw
+}
+
+/// The dispatched [`split_scalar`].
+pub fn split(kernels: Kernels, values: &mut [i32], tokens: &mut [u8]) -> u64 {
+    simd_op!(Op<'a> { values: &'a mut [i32], tokens: &'a mut [u8] } -> u64 => split_scalar(values, tokens));
+    kernels.run(Op { values, tokens, _borrows: PhantomData })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +232,29 @@ mod tests {
             let ra = tokens_scalar(&residuals[..len], &mut a);
             let rb = tokens(Kernels::detect(), &residuals[..len], &mut b);
             assert_eq!((ra, a), (rb, b), "len {len}");
+        }
+    }
+
+    #[test]
+    fn split_gives_the_tokens_and_the_raw_bits_that_value_of_takes() {
+        let mut values = residuals();
+        values.extend((0..1031).map(|i: i32| i.wrapping_mul(2_654_435_761u32 as i32) >> (i % 31)));
+        for len in [0, 1, 15, 16, 17, 63, 64, 65, values.len()] {
+            let mut outputs = Vec::new();
+            for kernels in [Kernels::detect(), Kernels::scalar()] {
+                let mut raw = values[..len].to_vec();
+                let mut toks = vec![0u8; len];
+                let raw_total = split(kernels, &mut raw, &mut toks);
+                let mut expected_tokens = vec![0u8; len];
+                assert_eq!(raw_total, tokens_scalar(&values[..len], &mut expected_tokens));
+                assert_eq!(toks, expected_tokens);
+                for ((&r, &t), &v) in raw.iter().zip(&toks).zip(&values) {
+                    assert!((r as u32) < 1 << raw_bits_of_token(t), "raw bits {r:#x} wider than token {t} allows");
+                    assert_eq!(zigzag_decode(value_of(Alphabet::SmallExact, t, r as u32)), v);
+                }
+                outputs.push((raw, toks));
+            }
+            assert_eq!(outputs[0], outputs[1], "len {len}: dispatched and scalar differ");
         }
     }
 }

@@ -41,7 +41,8 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     predictor.apply(kernels, &mut codes, view);
 
     let mut token_of = vec![0u8; n];
-    tokens::tokens(kernels, &codes, &mut token_of);
+    // From here on `codes` holds each residual's raw bits.
+    tokens::split(kernels, &mut codes, &mut token_of);
     // Token counts per lane: their sum builds the code, and they size each lane exactly.
     let mut lane_counts = [[0u32; TOKEN_COUNT]; LANES];
     let mut groups = token_of.chunks_exact(LANES);
