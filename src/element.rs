@@ -51,9 +51,15 @@ pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {
     #[doc(hidden)]
     fn is_exception(self, inv_tick: Self) -> bool;
 
-    /// `code * tick` with the dispatched kernel.
+    /// `code * tick` with the dispatched kernel, for the codes that `fill` writes (or the error
+    /// it returns). Where an element is as wide as a code, `fill` writes into `values` itself.
     #[doc(hidden)]
-    fn dequantize(kernels: Kernels, codes: &[i32], tick: Self, values: &mut [Self]);
+    fn dequantize_from(
+        kernels: Kernels,
+        tick: Self,
+        values: &mut [Self],
+        fill: impl FnOnce(&mut [i32]) -> crate::Result<()>,
+    ) -> crate::Result<()>;
 
     /// Appends the value's IEEE bits, little-endian.
     #[doc(hidden)]
@@ -98,8 +104,15 @@ impl Element for f32 {
         !quantize::is_regular_f32(self, inv_tick)
     }
 
-    fn dequantize(kernels: Kernels, codes: &[i32], tick: Self, values: &mut [Self]) {
-        quantize::dequantize_f32(kernels, codes, tick, values)
+    fn dequantize_from(
+        kernels: Kernels,
+        tick: Self,
+        values: &mut [Self],
+        fill: impl FnOnce(&mut [i32]) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        fill(bytemuck::cast_slice_mut(values))?;
+        quantize::dequantize_f32_in_place(kernels, values, tick);
+        Ok(())
     }
 
     fn write_bits(self, out: &mut Vec<u8>) {
@@ -145,8 +158,16 @@ impl Element for f64 {
         !quantize::is_regular_f64(self, inv_tick)
     }
 
-    fn dequantize(kernels: Kernels, codes: &[i32], tick: Self, values: &mut [Self]) {
-        quantize::dequantize_f64(kernels, codes, tick, values)
+    fn dequantize_from(
+        kernels: Kernels,
+        tick: Self,
+        values: &mut [Self],
+        fill: impl FnOnce(&mut [i32]) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        let mut codes = vec![0i32; values.len()];
+        fill(&mut codes)?;
+        quantize::dequantize_f64(kernels, &codes, tick, values);
+        Ok(())
     }
 
     fn write_bits(self, out: &mut Vec<u8>) {

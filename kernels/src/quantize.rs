@@ -73,6 +73,21 @@ macro_rules! quantize_kernels {
     };
 }
 
+/// Scalar reference: each element's bits, read as an `i32` code, become `code * tick`; decoders
+/// that write codes straight into the output then need no buffer of their own.
+#[inline(always)]
+pub fn dequantize_f32_in_place_scalar(values: &mut [f32], tick: f32) {
+    for x in values.iter_mut() {
+        *x = (x.to_bits() as i32) as f32 * tick;
+    }
+}
+
+/// The dispatched [`dequantize_f32_in_place_scalar`].
+pub fn dequantize_f32_in_place(kernels: Kernels, values: &mut [f32], tick: f32) {
+    simd_op!(Op<'a> { values: &'a mut [f32], tick: f32 } -> () => dequantize_f32_in_place_scalar(values, tick));
+    kernels.run(Op { values, tick, _borrows: PhantomData })
+}
+
 quantize_kernels!(f32, is_regular_f32, quantize_f32_scalar, quantize_f32, dequantize_f32_scalar, dequantize_f32);
 quantize_kernels!(f64, is_regular_f64, quantize_f64_scalar, quantize_f64, dequantize_f64_scalar, dequantize_f64);
 
@@ -119,6 +134,22 @@ mod tests {
         }
         assert_eq!(n, exceptions);
         assert!(n >= 4);
+    }
+
+    #[test]
+    fn in_place_dequantization_matches_the_out_of_place_one_on_both_paths() {
+        let codes: Vec<i32> = (0..1031).map(|i: i32| i.wrapping_mul(2_654_435_761u32 as i32) >> (i % 31)).collect();
+        for len in [0, 1, 15, 16, 17, 63, 64, 65, codes.len()] {
+            let tick = 2f32.powi(-7);
+            let mut expected = vec![0.0f32; len];
+            dequantize_f32_scalar(&codes[..len], tick, &mut expected);
+            for kernels in [Kernels::detect(), Kernels::scalar()] {
+                let mut slots: Vec<f32> = codes[..len].iter().map(|&c| f32::from_bits(c as u32)).collect();
+                dequantize_f32_in_place(kernels, &mut slots, tick);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&slots), bits(&expected), "len {len}, {}", kernels.instruction_set());
+            }
+        }
     }
 
     #[test]

@@ -147,10 +147,11 @@ pub(crate) fn decode_tile<T: Element>(
         return Err(Error::corruption(format!("{} unused bytes inside a tile", body.len() - r.pos)));
     }
 
-    let mut codes = vec![0i32; n];
-    read_residuals(kernels, &table, body, lanes, &mut codes)?;
-    predictor.invert(kernels, &mut codes, view);
-    T::dequantize(kernels, &codes, T::pow2(tick_power), out);
+    T::dequantize_from(kernels, T::pow2(tick_power), out, |codes| {
+        read_residuals(kernels, &table, body, lanes, codes)?;
+        predictor.invert(kernels, codes, view);
+        Ok(())
+    })?;
 
     let mut last = None;
     for entry in exceptions.chunks_exact(4 + T::BYTES) {
