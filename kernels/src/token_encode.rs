@@ -75,9 +75,10 @@ const BLOCK_GROUPS: usize = 64;
 /// Scalar reference: writes element `4g + l` (token `tokens[i]` and its raw bits `raw[i]`, as
 /// [`crate::tokens::split`] gives them) to lane `l`, which starts at byte `starts[l]` of
 /// `buffer`, and returns each lane's length in bits. Raw bits wider than their token allows
-/// spoil the lane, never memory. Each lane must have at least eight bytes more room than its bits need before the next
-/// lane starts or the buffer ends (the caller knows the lengths from the token counts); the bytes
-/// past a lane's last bit are overwritten with zeros, and too little room panics.
+/// spoil the lane, never memory. Each lane must have at least eight bytes more room than its
+/// bits need before the next lane starts or the buffer ends (the caller knows the lengths from
+/// the token counts); the bytes past a lane's last bit are overwritten with zeros. Too little
+/// room spoils the next lane; a lane that would run past the buffer's end panics.
 #[inline(always)]
 pub fn encode_lanes_scalar(
     merged: &[u64; TOKEN_COUNT],
