@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use lilcom_kernels::difference::{self, Axes, Shape3};
-use lilcom_kernels::{interpolate, quantize, token_decode, tokens, Kernels};
+use lilcom_kernels::{interpolate, multi_decode, quantize, token_decode, tokens, Kernels};
 
 fuzz_target!(|data: &[u8]| {
     let kernels = Kernels::detect();
@@ -100,4 +100,27 @@ fuzz_target!(|data: &[u8]| {
     let bad1 = token_decode::decode_groups_scalar(&table, body, &mut p1, &mut o1, check);
     let bad2 = token_decode::decode_groups(kernels, &table, body, &mut p2, &mut o2, check);
     assert_eq!((bad1, p1, &o1), (bad2, p2, &o2));
+
+    // The multi-element decoder against the one-element one, under a complete code drawn from
+    // the input (any bits decode under it): the same values and positions, on both paths.
+    let alphabet = if data[0] & 2 == 0 { tokens::Alphabet::SmallExact } else { tokens::Alphabet::Widths };
+    let code_tokens = &data[..(2 + usize::from(data[0] % 12)).min(data.len())];
+    if code_tokens.len() >= 2 {
+        let single = multi_decode::unary_table(alphabet, code_tokens);
+        let (multi, _) = multi_decode::multi_entries(&single);
+        let n = groups * 4 + usize::from(data[0] % 4);
+        let mut p1 = starts;
+        let mut expected = vec![0i32; n];
+        let whole = n / 4 * 4;
+        token_decode::decode_groups_scalar(&single, body, &mut p1, &mut expected[..whole], false);
+        for (lane, value) in expected[whole..].iter_mut().enumerate() {
+            *value = token_decode::decode_one(&single, body, &mut p1[lane]).0;
+        }
+        for k in [kernels, Kernels::scalar()] {
+            let mut p2 = starts;
+            let mut out = vec![0i32; n];
+            multi_decode::decode_lanes(k, &multi, &single, body, &mut p2, &mut out);
+            assert_eq!((p1, &expected), (p2, &out));
+        }
+    }
 });

@@ -12,6 +12,7 @@ pub mod bits;
 pub mod difference;
 pub mod dispatch;
 pub mod interpolate;
+pub mod multi_decode;
 pub mod quantize;
 pub mod token_decode;
 pub mod token_encode;

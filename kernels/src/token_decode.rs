@@ -53,16 +53,24 @@ const SYMBOL_BASE: [u32; 256] = {
     base
 };
 
+/// The zigzag value that `entry`'s symbol stands for before its raw bits are added.
+#[inline(always)]
+pub(crate) fn symbol_base(entry: u32) -> u32 {
+    SYMBOL_BASE[(entry >> 24) as usize]
+}
+
 /// The eight bytes of `body` from `byte`, little-endian; bytes past the end read as zeros.
 /// `FAST` promises that all eight are inside `body`.
 #[inline(always)]
-fn word_at<const FAST: bool>(body: &[u8], byte: usize) -> u64 {
+pub(crate) fn word_at<const FAST: bool>(body: &[u8], byte: usize) -> u64 {
     if FAST {
         debug_assert!(byte + 8 <= body.len());
-        // SAFETY: `FAST` is only chosen by `decode_groups_scalar`, after checking that every
-        // lane starts at least `reach` bytes before the end of `body`; each element moves a lane
-        // by at most MAX_ELEMENT_BITS bits, which `reach` allows for every element of the call
-        // plus the eight bytes of this load. The read is unaligned-safe.
+        // SAFETY: `FAST` is only chosen by `decode_groups_scalar` and by
+        // `multi_decode::decode_lanes_with`, after checking that every lane starts at least
+        // `reach` bytes before the end of `body`; each lookup moves a lane by at most
+        // MAX_ELEMENT_BITS bits (an entry's six-bit length), which `reach` allows for every
+        // lookup of the call (of the block, in `multi_decode`) plus the eight bytes of this load.
+        // The read is unaligned-safe.
         u64::from_le(unsafe { body.as_ptr().add(byte).cast::<u64>().read_unaligned() })
     } else {
         let mut padded = [0u8; 8];
@@ -77,14 +85,19 @@ fn word_at<const FAST: bool>(body: &[u8], byte: usize) -> u64 {
 /// value, and ORs its table entry into `seen`, whose [`NO_CODE`] bit then tells whether some
 /// bits began no code.
 #[inline(always)]
-fn decode_at<const FAST: bool>(table: &DecodeEntries, body: &[u8], position: &mut usize, seen: &mut u32) -> u32 {
+pub(crate) fn decode_at<const FAST: bool>(
+    table: &DecodeEntries,
+    body: &[u8],
+    position: &mut usize,
+    seen: &mut u32,
+) -> u32 {
     // At least 57 valid bits: more than a valid entry's 43.
     let window = word_at::<FAST>(body, *position / 8) >> (*position % 8);
     let entry = table[window as usize & ((1 << TABLE_BITS) - 1)];
     *seen |= entry;
     *position += (entry & 63) as usize;
     let raw = (window >> ((entry >> 8) & 63)) & ((1u64 << ((entry >> 16) & 63)) - 1);
-    SYMBOL_BASE[(entry >> 24) as usize] | raw as u32
+    symbol_base(entry) | raw as u32
 }
 
 /// Decodes one element of one lane (for a tile's last, incomplete group): its residual, and
