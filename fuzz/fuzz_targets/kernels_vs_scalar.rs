@@ -50,14 +50,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(c, d);
 
     let ints: Vec<i32> = words.iter().map(|&w| w as i32).collect();
-    let (mut t1, mut t2) = (vec![0u8; ints.len()], vec![0u8; ints.len()]);
-    assert_eq!(tokens::tokens_scalar(&ints, &mut t1), tokens::tokens(kernels, &ints, &mut t2));
-    assert_eq!(t1, t2);
     let (mut r1, mut r2) = (ints.clone(), ints.clone());
     let (mut s1, mut s2) = (vec![0u8; ints.len()], vec![0u8; ints.len()]);
     assert_eq!(tokens::split_scalar(&mut r1, &mut s1), tokens::split(kernels, &mut r2, &mut s2));
     assert_eq!((&r1, &s1), (&r2, &s2));
-    assert_eq!(s1, t1);
+    assert!(ints.iter().zip(&s1).all(|(&v, &t)| tokens::token_of(v) == t));
 
     let n = ints.len();
     if n > 0 {

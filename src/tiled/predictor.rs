@@ -168,7 +168,7 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
     for candidate in candidates {
         scratch.copy_from_slice(&sample);
         candidate.apply(kernels, &mut scratch, sample_shape);
-        let cost = coded_bits(kernels, &scratch, &mut token_of) * candidate.decode_cost_factor();
+        let cost = coded_bits(kernels, &mut scratch, &mut token_of) * candidate.decode_cost_factor();
         if cost < best.0 {
             best = (cost, candidate);
         }
@@ -178,9 +178,10 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
 
 /// What the tile's code would spend on `residuals`: the order-0 entropy of their tokens plus
 /// their raw bits. (A plain sum of bit widths misjudges predictors whose residuals mix scales,
-/// such as interpolation's levels: one Huffman table codes their tokens less tightly.)
-fn coded_bits(kernels: Kernels, residuals: &[i32], token_of: &mut [u8]) -> f64 {
-    let raw_bits = tokens::tokens(kernels, residuals, token_of);
+/// such as interpolation's levels: one Huffman table codes their tokens less tightly.) Leaves
+/// the raw bits in `residuals`.
+fn coded_bits(kernels: Kernels, residuals: &mut [i32], token_of: &mut [u8]) -> f64 {
+    let raw_bits = tokens::split(kernels, residuals, token_of);
     let mut counts = [0u32; tokens::TOKEN_COUNT];
     for &t in token_of.iter() {
         counts[usize::from(t)] += 1;
