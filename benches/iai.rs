@@ -10,7 +10,7 @@ mod common;
 use iai_callgrind::{library_benchmark, library_benchmark_group, main};
 use lilcom::{compress, decompress_with, CompressOptions, DecompressOptions, Format};
 use lilcom_kernels::difference::{self, Axes, Shape3};
-use lilcom_kernels::{quantize, tokens, Kernels};
+use lilcom_kernels::{multi_decode, quantize, token_decode, tokens, Kernels};
 use std::hint::black_box;
 
 const SHAPE: Shape3 = Shape3 { outer: 256, middle: 1, inner: 256 };
@@ -53,6 +53,28 @@ fn split_64k(kernels: Kernels, mut codes: Vec<i32>) -> u64 {
 }
 
 #[library_benchmark]
+#[bench::smooth(common::lanes(true))]
+#[bench::speechlike(common::lanes(false))]
+fn lane_decode_64k(lanes: (Box<token_decode::DecodeEntries>, Vec<u8>, [usize; 4])) -> Vec<i32> {
+    let (table, body, mut positions) = lanes;
+    let mut out = vec![0i32; 1 << 16];
+    for block in out.chunks_mut(256) {
+        token_decode::decode_groups(Kernels::detect(), &table, black_box(&body), &mut positions, block, false);
+    }
+    out
+}
+
+#[library_benchmark]
+#[bench::smooth(common::lanes(true))]
+fn lane_decode_multi_64k(lanes: (Box<token_decode::DecodeEntries>, Vec<u8>, [usize; 4])) -> Vec<i32> {
+    let (table, body, mut positions) = lanes;
+    let (multi, _) = multi_decode::multi_entries(&table);
+    let mut out = vec![0i32; 1 << 16];
+    multi_decode::decode_lanes(Kernels::detect(), &multi, &table, black_box(&body), &mut positions, &mut out);
+    out
+}
+
+#[library_benchmark]
 #[bench::fbank_chunk(common::fbank_chunk())]
 fn tiled_compress(chunk: ndarray::Array2<f32>) -> Vec<u8> {
     compress(black_box(&chunk), &CompressOptions::default().with_tick_power(-5).with_threads(Some(1))).unwrap()
@@ -66,6 +88,9 @@ fn decompress_fbank_chunk(bytes: Vec<u8>) -> usize {
     decompress_with::<f32>(black_box(&bytes), &options).unwrap().len()
 }
 
-library_benchmark_group!(name = kernel_group; benchmarks = quantize_64k, lorenzo_round_trip_64k, split_64k);
+library_benchmark_group!(
+    name = kernel_group;
+    benchmarks = quantize_64k, lorenzo_round_trip_64k, split_64k, lane_decode_64k, lane_decode_multi_64k
+);
 library_benchmark_group!(name = end_to_end_group; benchmarks = tiled_compress, decompress_fbank_chunk);
 main!(library_benchmark_groups = kernel_group, end_to_end_group);

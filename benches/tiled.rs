@@ -8,7 +8,7 @@ mod common;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lilcom::{compress, decompress_with, CompressOptions, DecompressOptions};
 use lilcom_kernels::difference::{self, Axes, Shape3};
-use lilcom_kernels::{quantize, tokens, Kernels};
+use lilcom_kernels::{multi_decode, quantize, token_decode, token_encode, tokens, Kernels};
 use std::hint::black_box;
 
 fn kernels(c: &mut Criterion) {
@@ -45,6 +45,35 @@ fn kernels(c: &mut Criterion) {
                 out.copy_from_slice(&codes);
                 tokens::split(k, black_box(&mut out), &mut toks)
             })
+        });
+        for (data, smooth) in [("smooth", true), ("speechlike", false)] {
+            let (table, body, starts) = common::lanes(smooth);
+            group.bench_function(format!("lane_decode/{data}/{name}"), |b| {
+                b.iter(|| {
+                    // In blocks, as a tile is decoded (see `decode_groups`).
+                    let mut positions = starts;
+                    for block in out.chunks_mut(256) {
+                        token_decode::decode_groups(k, &table, black_box(&body), &mut positions, block, false);
+                    }
+                })
+            });
+            let (multi, _) = multi_decode::multi_entries(&table);
+            group.bench_function(format!("lane_decode_multi/{data}/{name}"), |b| {
+                b.iter(|| {
+                    let mut positions = starts;
+                    multi_decode::decode_lanes(k, &multi, &table, black_box(&body), &mut positions, &mut out)
+                })
+            });
+        }
+        // The writer on what split made of the codes, with every token's code 12 bits long.
+        out.copy_from_slice(&codes);
+        tokens::split(k, &mut out, &mut toks);
+        let merged: [u64; tokens::TOKEN_COUNT] =
+            std::array::from_fn(|t| token_encode::merged_code(t as u32, 12, tokens::raw_bits_of_token(t as u8)));
+        let mut lanes = vec![0u8; values.len() * 6];
+        let starts: [usize; 4] = std::array::from_fn(|lane| lane * values.len() * 6 / 4);
+        group.bench_function(format!("lane_encode/{name}"), |b| {
+            b.iter(|| token_encode::encode_lanes(k, &merged, black_box(&toks), &out, &mut lanes, starts))
         });
     }
     group.finish();

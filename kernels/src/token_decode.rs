@@ -137,7 +137,9 @@ fn decode_groups_with<const FAST: bool, const CHECK: bool>(
 /// `positions[l]` of `body`, advancing the positions. With `check`, returns true if some bits
 /// began no code; without, returns false, and such bits decode as a value without moving the
 /// lane (for tables of complete codes, where no bits do). Bits past `body`'s end read as zeros,
-/// so any input is safe; the caller checks where the lanes ended.
+/// so any input is safe; the caller checks where the lanes ended. The loads are unchecked only
+/// while every lane has room for all of `out`'s groups, so callers pass blocks of a few dozen
+/// groups.
 #[inline(always)]
 pub fn decode_groups_scalar(
     table: &DecodeEntries,

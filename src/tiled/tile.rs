@@ -165,7 +165,9 @@ pub(crate) fn decode_tile<T: Element>(
     Ok(())
 }
 
-/// Elements decoded between checks of the lanes' bounds.
+/// Groups decoded per call of the lane reader: each call checks once that its lanes are far
+/// enough from the end for unchecked loads, so a call over a whole tile would take the checked
+/// loads throughout.
 const BLOCK: usize = 64;
 
 /// Decodes the residuals of all lanes (byte ranges of `body`) into `codes` (element `i` from
