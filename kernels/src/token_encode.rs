@@ -19,16 +19,22 @@ pub fn merged_code(code: u32, code_len: u32, raw_bits: u32) -> u64 {
     u64::from(code) | u64::from(code_len) << 32 | u64::from(raw_bits) << 40
 }
 
-/// Appends the element's code and raw bits at bit `*position` of `buffer`: `*pending` holds the
-/// bits already written to the byte at that position, below it. `FAST` promises that the eight
-/// bytes from that byte are inside `buffer`.
+/// The bits an element adds to its lane, its code and then its raw bits, least significant
+/// first, and how many they are.
 #[inline(always)]
-fn put<const FAST: bool>(buffer: &mut [u8], position: &mut usize, pending: &mut u64, merged: u64, raw: i32) {
+fn element_bits(merged: u64, raw: i32) -> (u64, usize) {
     let code_len = (merged >> 32 & 0xff) as u32;
     let raw_len = (merged >> 40 & 0xff) as u32;
-    let raw = u64::from(raw as u32);
-    // A 12-bit code and 31 raw bits, after up to 7 pending bits: within one word.
-    let bits = (merged & 0xffff_ffff) | (raw << (code_len & 63));
+    // A 12-bit code and 31 raw bits: within one word.
+    let bits = (merged & 0xffff_ffff) | (u64::from(raw as u32) << (code_len & 63));
+    (bits, ((code_len + raw_len) & 63) as usize)
+}
+
+/// Appends `len` bits (at most 57) at bit `*position` of `buffer`: `*pending` holds the bits
+/// already written to the byte at that position, below it. `FAST` promises that the eight bytes
+/// from that byte are inside `buffer`.
+#[inline(always)]
+fn put<const FAST: bool>(buffer: &mut [u8], position: &mut usize, pending: &mut u64, bits: u64, len: usize) {
     let byte = *position / 8;
     *pending |= bits << (*position % 8);
     if FAST {
@@ -41,14 +47,18 @@ fn put<const FAST: bool>(buffer: &mut [u8], position: &mut usize, pending: &mut 
     } else {
         buffer[byte..byte + 8].copy_from_slice(&pending.to_le_bytes());
     }
-    let next = *position + ((code_len + raw_len) & 63) as usize;
-    *pending >>= 8 * (next / 8 - byte);
+    let next = *position + len;
+    // Up to eight whole bytes (for 57 bits or more, which only a table of overlong codes gives):
+    // in two halves, so that eight bytes shift everything out instead of overflowing.
+    let half = 4 * (next / 8 - byte);
+    *pending = *pending >> half >> half;
     *position = next;
 }
 
-/// Writes whole groups of `tokens` and `raw` to the lanes at `positions`.
+/// Writes whole groups of `tokens` and `raw` to the lanes at `positions`; with `PAIRS` (an even
+/// number of groups, elements of at most 28 bits), two elements of a lane per store.
 #[inline(always)]
-fn put_groups<const FAST: bool>(
+fn put_groups<const FAST: bool, const PAIRS: bool>(
     merged: &[u64; TOKEN_COUNT],
     tokens: &[u8],
     raw: &[i32],
@@ -58,27 +68,56 @@ fn put_groups<const FAST: bool>(
 ) {
     let [mut p0, mut p1, mut p2, mut p3] = *positions;
     let [mut a0, mut a1, mut a2, mut a3] = *pending;
-    for (t, r) in tokens.chunks_exact(LANES).zip(raw.chunks_exact(LANES)) {
-        let m = |t: u8| merged[usize::from(t) % TOKEN_COUNT];
-        put::<FAST>(buffer, &mut p0, &mut a0, m(t[0]), r[0]);
-        put::<FAST>(buffer, &mut p1, &mut a1, m(t[1]), r[1]);
-        put::<FAST>(buffer, &mut p2, &mut a2, m(t[2]), r[2]);
-        put::<FAST>(buffer, &mut p3, &mut a3, m(t[3]), r[3]);
+    let m = |t: u8| merged[usize::from(t) % TOKEN_COUNT];
+    if PAIRS {
+        for (t, r) in tokens.chunks_exact(2 * LANES).zip(raw.chunks_exact(2 * LANES)) {
+            let pair = |l: usize| {
+                let (first, first_len) = element_bits(m(t[l]), r[l]);
+                let (second, second_len) = element_bits(m(t[l + LANES]), r[l + LANES]);
+                (first | second << first_len, first_len + second_len)
+            };
+            let (b, len) = pair(0);
+            put::<FAST>(buffer, &mut p0, &mut a0, b, len);
+            let (b, len) = pair(1);
+            put::<FAST>(buffer, &mut p1, &mut a1, b, len);
+            let (b, len) = pair(2);
+            put::<FAST>(buffer, &mut p2, &mut a2, b, len);
+            let (b, len) = pair(3);
+            put::<FAST>(buffer, &mut p3, &mut a3, b, len);
+        }
+    } else {
+        for (t, r) in tokens.chunks_exact(LANES).zip(raw.chunks_exact(LANES)) {
+            let (b, len) = element_bits(m(t[0]), r[0]);
+            put::<FAST>(buffer, &mut p0, &mut a0, b, len);
+            let (b, len) = element_bits(m(t[1]), r[1]);
+            put::<FAST>(buffer, &mut p1, &mut a1, b, len);
+            let (b, len) = element_bits(m(t[2]), r[2]);
+            put::<FAST>(buffer, &mut p2, &mut a2, b, len);
+            let (b, len) = element_bits(m(t[3]), r[3]);
+            put::<FAST>(buffer, &mut p3, &mut a3, b, len);
+        }
     }
     *positions = [p0, p1, p2, p3];
     *pending = [a0, a1, a2, a3];
 }
+
+/// The longest element, in bits, that pairs of elements may have: two of them and up to seven
+/// pending bits fit one 64-bit word.
+const PAIRED_UP_TO: u64 = 28;
 
 /// Groups written between checks of the lanes' room.
 const BLOCK_GROUPS: usize = 64;
 
 /// Scalar reference: writes element `4g + l` (token `tokens[i]` and its raw bits `raw[i]`, as
 /// [`crate::tokens::split`] gives them) to lane `l`, which starts at byte `starts[l]` of
-/// `buffer`, and returns each lane's length in bits. Raw bits wider than their token allows
-/// spoil the lane, never memory. Each lane must have at least eight bytes more room than its
-/// bits need before the next lane starts or the buffer ends (the caller knows the lengths from
-/// the token counts); the bytes past a lane's last bit are overwritten with zeros. Too little
-/// room spoils the next lane; a lane that would run past the buffer's end panics.
+/// `buffer`, and returns each lane's length in bits. `merged` describes every token that occurs
+/// (see [`merged_code`]); entries of tokens that do not occur should be 0, because when every
+/// entry's code and raw bits total at most 28 bits the writer stores two elements of a lane at
+/// a time. Raw bits wider than their token allows spoil the lane, never memory. Each lane must
+/// have at least eight bytes more room than its bits need before the next lane starts or the
+/// buffer ends (the caller knows the lengths from the token counts); the bytes past a lane's
+/// last bit are overwritten with zeros. Too little room spoils the next lane; a lane that would
+/// run past the buffer's end panics.
 #[inline(always)]
 pub fn encode_lanes_scalar(
     merged: &[u64; TOKEN_COUNT],
@@ -92,15 +131,23 @@ pub fn encode_lanes_scalar(
     let mut pending = [0u64; LANES];
     let whole = tokens.len() / LANES * LANES;
     let reach = (BLOCK_GROUPS * MAX_ELEMENT_BITS).div_ceil(8) + 16;
+    let pairs = merged.iter().all(|&m| (m >> 32 & 0xff) + (m >> 40 & 0xff) <= PAIRED_UP_TO);
     for (t, r) in tokens[..whole].chunks(BLOCK_GROUPS * LANES).zip(raw[..whole].chunks(BLOCK_GROUPS * LANES)) {
-        if positions.iter().all(|&p| p / 8 + reach <= buffer.len()) {
-            put_groups::<true>(merged, t, r, buffer, &mut positions, &mut pending);
+        let fast = positions.iter().all(|&p| p / 8 + reach <= buffer.len());
+        // Pairs take an even number of groups; a block's odd last group goes alone.
+        let paired = if pairs { t.len() / (2 * LANES) * (2 * LANES) } else { 0 };
+        let ((t_pairs, t_rest), (r_pairs, r_rest)) = (t.split_at(paired), r.split_at(paired));
+        if fast {
+            put_groups::<true, true>(merged, t_pairs, r_pairs, buffer, &mut positions, &mut pending);
+            put_groups::<true, false>(merged, t_rest, r_rest, buffer, &mut positions, &mut pending);
         } else {
-            put_groups::<false>(merged, t, r, buffer, &mut positions, &mut pending);
+            put_groups::<false, true>(merged, t_pairs, r_pairs, buffer, &mut positions, &mut pending);
+            put_groups::<false, false>(merged, t_rest, r_rest, buffer, &mut positions, &mut pending);
         }
     }
     for (lane, (&t, &r)) in tokens[whole..].iter().zip(&raw[whole..]).enumerate() {
-        put::<false>(buffer, &mut positions[lane], &mut pending[lane], merged[usize::from(t) % TOKEN_COUNT], r);
+        let (bits, len) = element_bits(merged[usize::from(t) % TOKEN_COUNT], r);
+        put::<false>(buffer, &mut positions[lane], &mut pending[lane], bits, len);
     }
     // An empty lane has written nothing yet: clear its first byte as the others were.
     for (lane, &position) in positions.iter().enumerate() {
@@ -134,7 +181,7 @@ pub fn encode_lanes(
 mod tests {
     use super::*;
     use crate::token_decode::{decode_groups, decode_one, table_entry, DecodeEntries, NO_CODE, TABLE_BITS};
-    use crate::tokens::{raw_bits_of_token, split_scalar, Alphabet};
+    use crate::tokens::{raw_bits_of_token, split_scalar, token_of, Alphabet};
 
     #[test]
     fn lanes_decode_back_on_both_paths_for_every_width_and_ragged_tails() {
@@ -148,11 +195,25 @@ mod tests {
                 table[i] = table_entry(Alphabet::SmallExact, t, 6);
             }
         }
-        let mut base: Vec<i32> = (0..32).flat_map(|w| [(1i64 << w) - 1, -(1i64 << w)]).map(|v| v as i32).collect();
-        base.extend([0, 1, -1, i32::MAX, i32::MIN, 77, -5]);
-        // 5000 elements reach the unchecked stores, the shorter ones only the checked ones.
-        for len in [0, 1, 2, 3, 4, 5, 7, 64, 71, 5000] {
-            let values: Vec<i32> = base.iter().cycle().take(len).copied().collect();
+        // Every width, with elements of up to 37 bits: one element per store.
+        let mut every: Vec<i32> = (0..32).flat_map(|w| [(1i64 << w) - 1, -(1i64 << w)]).map(|v| v as i32).collect();
+        every.extend([0, 1, -1, i32::MAX, i32::MIN, 77, -5]);
+        // Values whose tokens have at most 22 raw bits, with a table of only those tokens: the
+        // elements have at most 28 bits, so the writer stores two at a time.
+        let narrow: Vec<i32> = every.iter().copied().filter(|&v| raw_bits_of_token(token_of(v)) <= 22).collect();
+        let mut narrow_merged = [0u64; TOKEN_COUNT];
+        for &v in &narrow {
+            narrow_merged[usize::from(token_of(v))] = merged[usize::from(token_of(v))];
+        }
+        let mut cases = Vec::new();
+        // 5000 elements reach the unchecked stores, the shorter ones only the checked ones;
+        // odd group counts leave a block's last group to go alone.
+        for len in [0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 64, 71, 260, 5000, 5004] {
+            cases.push((every.iter().cycle().take(len).copied().collect::<Vec<i32>>(), merged));
+            cases.push((narrow.iter().cycle().take(len).copied().collect(), narrow_merged));
+        }
+        for (values, merged) in cases {
+            let len = values.len();
             let mut raw = values.clone();
             let mut tokens = vec![0u8; len];
             split_scalar(&mut raw, &mut tokens);
@@ -164,6 +225,17 @@ mod tests {
                 let starts = [0, room, 2 * room, 3 * room];
                 let mut buffer = vec![0xa5u8; 4 * room];
                 let bits = encode_lanes(kernels, &merged, &tokens, &raw, &mut buffer, starts);
+                // The same lanes one element per store: a long unused token forbids pairs.
+                if merged[63] == 0 {
+                    let mut unpaired = merged;
+                    unpaired[63] = merged_code(0, 12, 31);
+                    let mut single = vec![0x5au8; 4 * room];
+                    assert_eq!(encode_lanes(kernels, &unpaired, &tokens, &raw, &mut single, starts), bits);
+                    for l in 0..LANES {
+                        let lane = starts[l]..starts[l] + bits[l].div_ceil(8);
+                        assert_eq!(buffer[lane.clone()], single[lane], "length {len}, lane {l}");
+                    }
+                }
                 let lanes: Vec<Vec<u8>> =
                     (0..LANES).map(|l| buffer[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec()).collect();
                 for (lane, bytes) in lanes.iter().enumerate() {

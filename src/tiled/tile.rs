@@ -65,7 +65,10 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     let mut merged = [0u64; TOKEN_COUNT];
     for (t, m) in merged.iter_mut().enumerate() {
         let (code, code_len) = table[t];
-        *m = token_encode::merged_code(code, u32::from(code_len), raw_bits_of_token(t as u8));
+        // Tokens that do not occur stay 0, so that the writer sees how long elements can be.
+        if code_len > 0 {
+            *m = token_encode::merged_code(code, u32::from(code_len), raw_bits_of_token(t as u8));
+        }
     }
     // Each lane's exact size from its token counts, plus the eight spare bytes the writer's
     // word stores need.
