@@ -181,8 +181,8 @@ impl DecodeTable {
 /// Whether a multi-element table could reach [`MULTI_FROM`] elements per lookup: only elements
 /// without raw bits and with values below 16 join another in an entry, so with `p` the share of
 /// lookups that begin with one (the sum of `2^-length` over their tokens) an entry holds at most
-/// `1 + p + p^2` elements on average. Checked first because building the table costs about a
-/// tenth of decoding a tile of 65,536 elements one per lookup.
+/// `1 + p + p^2` elements on average. Checked first because building the table visits all 4096
+/// entries, work wasted on codes that cannot reach the threshold.
 fn may_pay_to_combine(lengths: &[u8; TOKEN_COUNT], alphabet: Alphabet) -> bool {
     use lilcom_kernels::tokens::{raw_bits, value_of};
     let p: f64 = (0..TOKEN_COUNT as u8)
