@@ -97,6 +97,11 @@ fuzz_target!(|data: &[u8]| {
     let bad1 = token_decode::decode_groups_scalar(&table, body, &mut p1, &mut o1, check);
     let bad2 = token_decode::decode_groups(kernels, &table, body, &mut p2, &mut o2, check);
     assert_eq!((bad1, p1, &o1), (bad2, p2, &o2));
+    // The multi-element decoder given the same arbitrary table: no panic, same on both paths.
+    let (mut p1, mut p2) = (starts, starts);
+    multi_decode::decode_lanes_scalar(&table, &table, body, &mut p1, &mut o1);
+    multi_decode::decode_lanes(kernels, &table, &table, body, &mut p2, &mut o2);
+    assert_eq!((p1, &o1), (p2, &o2));
 
     // The multi-element decoder against the one-element one, under a complete code drawn from
     // the input (any bits decode under it): the same values and positions, on both paths.

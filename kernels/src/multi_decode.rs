@@ -94,16 +94,18 @@ fn decode_lanes_with(
 ) {
     let n = out.len();
     let mut next: [usize; LANES] = std::array::from_fn(|lane| lane);
-    // A lookup writes three slots of its lane from `next`, and moves `next` by at most three of
-    // the lane's elements.
+    // A lookup writes three slots of its lane from `next`, and moves `next` by as many of the
+    // lane's elements as its entry's two-bit count field says: three from `multi_entries`, up
+    // to four from any table, which must not take the writes past `out`.
     let span = (MAX_PER_LOOKUP - 1) * LANES + 1;
+    let most_per_lookup = 4;
     let reach = (BLOCK_STEPS * MAX_ELEMENT_BITS).div_ceil(8) + 16;
     loop {
         let furthest = next.iter().copied().max().unwrap_or(n);
         if furthest + span > n {
             break;
         }
-        let steps = ((n - furthest - span) / (MAX_PER_LOOKUP * LANES) + 1).min(BLOCK_STEPS);
+        let steps = ((n - furthest - span) / (most_per_lookup * LANES) + 1).min(BLOCK_STEPS);
         let [mut p0, mut p1, mut p2, mut p3] = *positions;
         let [mut o0, mut o1, mut o2, mut o3] = next;
         if positions.iter().all(|&p| p / 8 + reach <= body.len()) {
@@ -135,8 +137,9 @@ fn decode_lanes_with(
 
 /// Scalar reference: decodes all of `out`, element `i` from lane `i % 4` at bit `positions[l]`
 /// of `body`, with `table` made by [`multi_entries`] from `single`, advancing the positions. Bits past
-/// `body`'s end read as zeros, so any input is memory-safe; the caller checks where the lanes
-/// ended. Bits that begin no code (a table of an incomplete code) are not reported.
+/// `body`'s end read as zeros, so any input is memory-safe, and any tables decode without
+/// panicking (to meaningless values if they are not such a pair); the caller checks where the
+/// lanes ended. Bits that begin no code (a table of an incomplete code) are not reported.
 #[inline(always)]
 pub fn decode_lanes_scalar(
     table: &DecodeEntries,
@@ -175,6 +178,10 @@ pub fn decode_lanes(
 /// a zero (in stream order) for `k` below `tokens.len() - 2` (at most 11), and the last two get
 /// the two codes of as many ones as there are earlier tokens, then a zero or a one. Any bits
 /// decode under it, so decoders can be compared on arbitrary bodies.
+///
+/// # Panics
+///
+/// If `tokens` holds fewer than 2 or more than 13 tokens (codes would pass 12 bits).
 pub fn unary_table(alphabet: crate::tokens::Alphabet, tokens: &[u8]) -> Box<DecodeEntries> {
     use crate::token_decode::table_entry;
     use crate::tokens::TOKEN_COUNT;
@@ -184,12 +191,8 @@ pub fn unary_table(alphabet: crate::tokens::Alphabet, tokens: &[u8]) -> Box<Deco
         let ones = (i as u32).trailing_ones() as usize;
         let (token, len) =
             if ones < short { (tokens[ones], ones + 1) } else { (tokens[short + (i >> short & 1)], short + 1) };
-        table_entry(alphabet, tokens_in_range(token, TOKEN_COUNT), len as u32)
+        table_entry(alphabet, (usize::from(token) % TOKEN_COUNT) as u8, len as u32)
     }))
-}
-
-fn tokens_in_range(token: u8, count: usize) -> u8 {
-    (usize::from(token) % count) as u8
 }
 
 #[cfg(test)]
@@ -233,6 +236,21 @@ mod tests {
                         assert_eq!((out, positions), expected, "{tokens:?} {alphabet:?} n = {n}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn any_tables_and_bytes_decode_without_panicking() {
+        let body: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        // Entries that claim four elements of one bit each: the most a count field can say.
+        let greedy: Box<DecodeEntries> = Box::new([(3 << 6) | 1; 1 << TABLE_BITS]);
+        let single = unary_table(Alphabet::SmallExact, &[0, 1]);
+        for n in [0, 5, 13, 16, 17, 100, 1001] {
+            for kernels in [Kernels::detect(), Kernels::scalar()] {
+                let mut positions = [0, 5000, 10_000, 23_999];
+                let mut out = vec![0i32; n];
+                decode_lanes(kernels, &greedy, &single, &body, &mut positions, &mut out);
             }
         }
     }
