@@ -137,11 +137,27 @@ fn decode_groups_with<const FAST: bool, const CHECK: bool>(
 /// `positions[l]` of `body`, advancing the positions. With `check`, returns true if some bits
 /// began no code; without, returns false, and such bits decode as a value without moving the
 /// lane (for tables of complete codes, where no bits do). Bits past `body`'s end read as zeros,
-/// so any input is safe; the caller checks where the lanes ended. The loads are unchecked only
-/// while every lane has room for all of `out`'s groups, so callers pass blocks of a few dozen
-/// groups.
+/// so any input is safe; the caller checks where the lanes ended. Works in blocks of
+/// [`BLOCK_GROUPS`] groups, each checking once whether its lanes are far enough from the end
+/// for unchecked loads, so that only the last blocks of a tile take the checked ones.
 #[inline(always)]
 pub fn decode_groups_scalar(
+    table: &DecodeEntries,
+    body: &[u8],
+    positions: &mut [usize; LANES],
+    out: &mut [i32],
+    check: bool,
+) -> bool {
+    out.chunks_mut(BLOCK_GROUPS * LANES)
+        .fold(false, |bad, block| bad | decode_block(table, body, positions, block, check))
+}
+
+/// Groups per block of [`decode_groups_scalar`].
+pub const BLOCK_GROUPS: usize = 64;
+
+/// [`decode_groups_scalar`] on one block.
+#[inline(always)]
+fn decode_block(
     table: &DecodeEntries,
     body: &[u8],
     positions: &mut [usize; LANES],
@@ -174,8 +190,10 @@ pub fn decode_groups(
         positions: &'a mut [usize; LANES],
         out: &'a mut [i32],
         check: bool,
-    } -> bool => decode_groups_scalar(table, body, positions, out, check));
-    kernels.run(Op { table, body, positions, out, check, _borrows: PhantomData })
+    } -> bool => decode_block(table, body, positions, out, check));
+    out.chunks_mut(BLOCK_GROUPS * LANES).fold(false, |bad, out| {
+        bad | kernels.run(Op { table, body, positions: &mut *positions, out, check, _borrows: PhantomData })
+    })
 }
 
 #[cfg(test)]

@@ -168,11 +168,6 @@ pub(crate) fn decode_tile<T: Element>(
     Ok(())
 }
 
-/// Groups decoded per call of the lane reader: each call checks once that its lanes are far
-/// enough from the end for unchecked loads, so a call over a whole tile would take the checked
-/// loads throughout.
-const BLOCK: usize = 64;
-
 /// Decodes the residuals of all lanes (byte ranges of `body`) into `codes` (element `i` from
 /// lane `i % 4`), then checks that every lane ended in its last byte.
 fn read_residuals(
@@ -189,10 +184,14 @@ fn read_residuals(
         multi_decode::decode_lanes(kernels, multi, table.entries(), body, &mut positions, codes);
         return check_lane_ends(&lanes, &positions);
     }
-    for block in codes[..whole].chunks_mut(BLOCK * LANES) {
-        bad_code |=
-            token_decode::decode_groups(kernels, table.entries(), body, &mut positions, block, !table.is_complete());
-    }
+    bad_code |= token_decode::decode_groups(
+        kernels,
+        table.entries(),
+        body,
+        &mut positions,
+        &mut codes[..whole],
+        !table.is_complete(),
+    );
     for (lane, code) in codes[whole..].iter_mut().enumerate() {
         let (value, bad) = token_decode::decode_one(table.entries(), body, &mut positions[lane]);
         *code = value;
