@@ -263,7 +263,7 @@ fn moderately_correlated_rows_round_trip_through_the_scaled_predictor() {
 
 /// A smooth 3-d field with noise of about a tick, as the corpus's field: the interpolation
 /// predictor with quadratic edges wins, keeps the bound, and dispatched and scalar kernels agree.
-/// Every stream is written in minor version 3, whose token alphabet every tile uses.
+/// Every stream is written in minor version 4, whose coding every tile uses.
 #[test]
 fn smooth_fields_use_interpolation_with_quadratic_edges() {
     let mut state = 7u64;
@@ -275,14 +275,14 @@ fn smooth_fields_use_interpolation_with_quadratic_edges() {
     })
     .into_dyn();
     let bytes = compress(&field, &tiled(-10).with_scalar_kernels(true)).unwrap();
-    assert_eq!(bytes[2], 3);
+    assert_eq!(bytes[2], 4);
     // The first tile's predictor byte: interpolation with quadratic edges.
     let layout_len = 8 + 3 * 8 + 8 + 4 + 8 * info(&bytes).unwrap().tiles + 4;
     assert_eq!(bytes[layout_len], 0x21);
     assert_bound_f32(&field, &decompress::<f32>(&bytes).unwrap(), -10);
     assert_eq!(compress(&field, &tiled(-10)).unwrap(), bytes, "dispatched kernels wrote other bytes");
     let mut newer = bytes.clone();
-    newer[2] = 4;
+    newer[2] = 5;
     assert_eq!(decompress::<f32>(&newer).unwrap_err().kind(), ErrorKind::UnsupportedVersion);
 }
 
@@ -324,9 +324,10 @@ fn golden_walk() -> ArrayD<f32> {
 }
 
 /// Streams written by earlier versions of this crate still decode within the bound: format 1.0
-/// (differences) and 1.1 (interpolation with linear edges), written by commit b90d744, and 1.2
-/// (interpolation with quadratic edges), written by commit b5e25aa; all three with the older
-/// token alphabet.
+/// (differences) and 1.1 (interpolation with linear edges), written by commit b90d744, 1.2
+/// (interpolation with quadratic edges), written by commit b5e25aa, all three with the older
+/// token alphabet; and 1.3 (the alphabet with small values exact, code and raw bits interleaved in
+/// the lanes), written by commit 9ff0773.
 #[test]
 fn golden_streams_of_older_minor_versions_decode() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tiled");
@@ -334,16 +335,23 @@ fn golden_streams_of_older_minor_versions_decode() {
         ("walk_40x30_tick6_v1_0.bin", golden_walk(), -6, 0),
         ("field_16x24x24_tick10_v1_1.bin", golden_field(), -10, 1),
         ("field_16x24x24_tick10_v1_2.bin", golden_field(), -10, 2),
+        ("walk_40x30_tick6_v1_3.bin", golden_walk(), -6, 3),
+        ("field_16x24x24_tick10_v1_3.bin", golden_field(), -10, 3),
     ];
     for (name, input, tick_power, minor) in cases {
         let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
         assert_eq!(bytes[2], minor, "{name}");
-        assert_bound_f32(&input, &decompress::<f32>(&bytes).unwrap(), tick_power);
-        // Today's encoder writes minor version 3, which also holds the bound.
+        let decoded = decompress::<f32>(&bytes).unwrap();
+        assert_bound_f32(&input, &decoded, tick_power);
+        // Today's encoder writes minor version 4, which also holds the bound; from minor
+        // version 3 on the values are the codes times the tick, so they are the same.
         let today = compress(&input, &tiled(tick_power)).unwrap();
-        assert_eq!(today[2], 3, "{name}");
+        assert_eq!(today[2], 4, "{name}");
         assert_bound_f32(&input, &decompress::<f32>(&today).unwrap(), tick_power);
-        if minor > 0 {
+        if minor == 3 {
+            assert_eq!(decompress::<f32>(&today).unwrap(), decoded, "{name}");
+        }
+        if (1..3).contains(&minor) {
             // The same stream labelled with an older minor version uses a reserved predictor.
             let mut older_minor = bytes.clone();
             older_minor[2] = minor - 1;

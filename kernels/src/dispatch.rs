@@ -11,6 +11,8 @@ pub const FORCE_SCALAR_ENV: &str = "LILCOM_FORCE_SCALAR";
 pub struct Kernels {
     arch: Arch,
     scalar: bool,
+    /// AVX-512 with byte permutes (VBMI), for the kernels written for it directly.
+    vbmi: bool,
 }
 
 impl Kernels {
@@ -21,13 +23,19 @@ impl Kernels {
         if forced {
             Self::scalar()
         } else {
-            Kernels { arch: Arch::new(), scalar: false }
+            Kernels { arch: Arch::new(), scalar: false, vbmi: has_vbmi() }
         }
     }
 
     /// The scalar references, on any CPU.
     pub fn scalar() -> Self {
-        Kernels { arch: Arch::new(), scalar: true }
+        Kernels { arch: Arch::new(), scalar: true, vbmi: false }
+    }
+
+    /// True when the kernels written for AVX-512 with VBMI (byte permutes across the register)
+    /// run: the CPU has them and the scalar references are not forced.
+    pub fn has_vbmi(&self) -> bool {
+        self.vbmi
     }
 
     /// Name of the instruction set in use: `avx512`, `avx2`, `neon` or `scalar`.
@@ -69,6 +77,20 @@ impl Kernels {
         } else {
             self.arch.dispatch(op)
         }
+    }
+}
+
+/// Whether this CPU has AVX-512 F, BW and VBMI.
+fn has_vbmi() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 

@@ -14,8 +14,10 @@ pub mod dispatch;
 pub mod interpolate;
 pub mod multi_decode;
 pub mod quantize;
+pub mod raw_segments;
 pub mod token_decode;
 pub mod token_encode;
+pub mod token_lanes;
 pub mod tokens;
 
 pub use dispatch::Kernels;

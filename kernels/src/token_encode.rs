@@ -34,14 +34,15 @@ fn element_bits(merged: u64, raw: i32) -> (u64, usize) {
 /// already written to the byte at that position, below it. `FAST` promises that the eight bytes
 /// from that byte are inside `buffer`.
 #[inline(always)]
-fn put<const FAST: bool>(buffer: &mut [u8], position: &mut usize, pending: &mut u64, bits: u64, len: usize) {
+pub(crate) fn put<const FAST: bool>(buffer: &mut [u8], position: &mut usize, pending: &mut u64, bits: u64, len: usize) {
     let byte = *position / 8;
     *pending |= bits << (*position % 8);
     if FAST {
         debug_assert!(byte + 8 <= buffer.len());
-        // SAFETY: `FAST` is only chosen by `encode_lanes_scalar`, after checking that every lane
-        // starts at least `reach` bytes before the end of `buffer`; each element moves a lane by
-        // at most MAX_ELEMENT_BITS bits, which `reach` allows for every element of the block
+        // SAFETY: `FAST` is only chosen by `encode_lanes_scalar`, `token_lanes::encode_scalar`
+        // and `raw_segments::pack_scalar`, after checking that every lane starts at least `reach`
+        // bytes before the end of `buffer`; each store moves a lane by at most MAX_ELEMENT_BITS
+        // bits (48 and 62 in the other two), which `reach` allows for every store of the block
         // plus the eight bytes of this store. The write is unaligned-safe.
         unsafe { buffer.as_mut_ptr().add(byte).cast::<u64>().write_unaligned(pending.to_le()) };
     } else {
@@ -239,7 +240,7 @@ mod tests {
                 let lanes: Vec<Vec<u8>> =
                     (0..LANES).map(|l| buffer[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec()).collect();
                 for (lane, bytes) in lanes.iter().enumerate() {
-                    if bits[lane] % 8 != 0 {
+                    if !bits[lane].is_multiple_of(8) {
                         let last = bytes[bytes.len() - 1];
                         assert_eq!(last >> (bits[lane] % 8), 0, "lane {lane}: bits past the end are not zero");
                     }

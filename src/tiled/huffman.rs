@@ -178,6 +178,42 @@ impl DecodeTable {
     }
 }
 
+/// The decode tables of token lanes (format minor version 4, codes of tokens alone): one token
+/// per lookup, for the lanes' last few tokens, and up to three, for the rest.
+pub(crate) struct TokenTables {
+    single: Box<lilcom_kernels::token_lanes::SingleEntries>,
+    multi: Box<lilcom_kernels::token_lanes::MultiEntries>,
+}
+
+impl TokenTables {
+    pub(crate) fn new(lengths: &[u8; TOKEN_COUNT]) -> Result<Self> {
+        use lilcom_kernels::token_lanes::{multi_entries, single_entry, writer_code, NO_TOKEN};
+        let codes = canonical_codes(lengths)?;
+        let mut single = Box::new([NO_TOKEN; 1 << MAX_CODE_LEN]);
+        for (token, &(code, len)) in codes.iter().enumerate() {
+            if len > 0 {
+                let entry = single_entry(token as u8, u32::from(len));
+                for i in (code as usize..single.len()).step_by(1 << len) {
+                    single[i] = entry;
+                }
+            }
+        }
+        let codes = codes.map(|(code, len)| writer_code(code, u32::from(len)));
+        let multi = multi_entries(&codes, &single);
+        Ok(TokenTables { single, multi })
+    }
+
+    /// The one-token entries.
+    pub(crate) fn single(&self) -> &lilcom_kernels::token_lanes::SingleEntries {
+        &self.single
+    }
+
+    /// The several-token entries.
+    pub(crate) fn multi(&self) -> &lilcom_kernels::token_lanes::MultiEntries {
+        &self.multi
+    }
+}
+
 /// Whether a multi-element table could reach [`MULTI_FROM`] elements per lookup: only elements
 /// without raw bits and with values below 16 join another in an entry, so with `p` the share of
 /// lookups that begin with one (the sum of `2^-length` over their tokens) an entry holds at most

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 /// Format major version of the tiled stream (the second byte).
 pub(crate) const MAJOR: u8 = 1;
 /// The newest minor version this code writes and reads.
-pub(crate) const MINOR: u8 = 3;
+pub(crate) const MINOR: u8 = 4;
 /// Axes a tiled stream may have.
 pub const MAX_AXES: usize = 32;
 /// The tick powers a tiled stream may have.

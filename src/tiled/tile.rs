@@ -3,9 +3,9 @@
 
 use lilcom_kernels::difference::Shape3;
 use lilcom_kernels::tokens::{self, raw_bits_of_token, Alphabet, TOKEN_COUNT};
-use lilcom_kernels::{multi_decode, token_decode, token_encode, Kernels};
+use lilcom_kernels::{multi_decode, raw_segments, token_decode, token_lanes, Kernels};
 
-use super::huffman::{self, DecodeTable, LENGTHS_BYTES};
+use super::huffman::{self, DecodeTable, TokenTables, LENGTHS_BYTES};
 use super::layout::Cursor;
 use super::predictor::{self, Predictor, PREDICTOR_BYTES};
 use crate::element::Element;
@@ -14,6 +14,22 @@ use crate::error::{Error, Result};
 /// The format minor version from which tokens are of [`Alphabet::SmallExact`]; every tile this
 /// writer writes needs it.
 pub(crate) const SMALL_EXACT_MINOR: u8 = 3;
+
+/// The format minor version from which tiles keep tokens and raw bits apart ([`Coding::Split`]);
+/// every tile this writer writes is so.
+pub(crate) const SPLIT_MINOR: u8 = 4;
+
+/// How a tile lays out its tokens' codes and raw bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Coding {
+    /// Minor versions 0 to 3: element `i` in lane `i % 4`, its code followed by its raw bits.
+    /// Read from any stream; written only by tests, to make such tiles.
+    #[cfg(test)]
+    Interleaved,
+    /// Minor version 4: lane `l` holds the codes of the `l`-th quarter's tokens; the raw bits
+    /// follow all lanes, a segment per quarter.
+    Split,
+}
 
 /// Independent bit streams per tile; element `i` goes to lane `i % LANES`, so a decoder can
 /// work on four elements at once.
@@ -28,9 +44,21 @@ pub(crate) fn tile_shape(shape: &[usize], rows: usize) -> Shape3 {
     }
 }
 
-/// Encodes one tile of `values` (C order, shape `view`); returns its bytes and the format minor
-/// version its predictor needs.
+/// Encodes one tile of `values` (C order, shape `view`) as this writer does ([`Coding::Split`]);
+/// returns its bytes and the format minor version it needs.
 pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shape3, tick_power: i32) -> (Vec<u8>, u8) {
+    encode_tile_as(kernels, values, view, tick_power, Coding::Split)
+}
+
+/// Encodes one tile of `values` (C order, shape `view`) with `coding`; returns its bytes and the
+/// format minor version they need.
+pub(crate) fn encode_tile_as<T: Element>(
+    kernels: Kernels,
+    values: &[T],
+    view: Shape3,
+    tick_power: i32,
+    coding: Coding,
+) -> (Vec<u8>, u8) {
     let n = values.len();
     debug_assert_eq!(n, view.len());
     let inv_tick = T::pow2(-tick_power);
@@ -43,6 +71,118 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     let mut token_of = vec![0u8; n];
     // From here on `codes` holds each residual's raw bits.
     tokens::split(kernels, &mut codes, &mut token_of);
+    let lanes = match coding {
+        #[cfg(test)]
+        Coding::Interleaved => interleaved_lanes(kernels, &token_of, &codes),
+        Coding::Split => split_lanes(kernels, &token_of, &codes),
+    };
+    let coded_len: usize = lanes.parts.iter().map(|part| part.len()).sum();
+
+    let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + 4 * LANES + coded_len + 32);
+    predictor.write(&mut out);
+    out.extend_from_slice(&(exception_count as u32).to_le_bytes());
+    if exception_count > 0 {
+        for (i, &x) in values.iter().enumerate() {
+            if x.is_exception(inv_tick) {
+                out.extend_from_slice(&(i as u32).to_le_bytes());
+                x.write_bits(&mut out);
+            }
+        }
+    }
+    huffman::write_lengths(&lanes.lengths, &mut out);
+    for len in lanes.lane_bytes {
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+    }
+    for part in &lanes.parts {
+        out.extend_from_slice(&lanes.buffer[part.clone()]);
+    }
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    let coding_minor = if coding == Coding::Split { SPLIT_MINOR } else { SMALL_EXACT_MINOR };
+    (out, predictor.minor_version().max(coding_minor))
+}
+
+/// A tile's coded tokens and raw bits, as the writers left them: the code lengths, the byte
+/// length of each lane, and the parts of `buffer` that follow the lane lengths, in order.
+struct CodedLanes {
+    lengths: [u8; TOKEN_COUNT],
+    lane_bytes: [usize; LANES],
+    buffer: Vec<u8>,
+    parts: Vec<std::ops::Range<usize>>,
+}
+
+/// Code lengths for the token counts of each lane (summed), and each token's writer code.
+fn token_code(lane_counts: &[[u32; TOKEN_COUNT]; LANES]) -> ([u8; TOKEN_COUNT], [(u32, u8); TOKEN_COUNT]) {
+    let mut counts = [0u64; TOKEN_COUNT];
+    for lane in lane_counts {
+        for (total, &c) in counts.iter_mut().zip(lane) {
+            *total += u64::from(c);
+        }
+    }
+    let lengths = huffman::code_lengths(&counts);
+    let table = huffman::canonical_codes(&lengths).expect("lengths built by code_lengths are valid");
+    (lengths, table)
+}
+
+/// Back to back starts, in a buffer, of parts of `bytes[k]` bytes with eight spare bytes after
+/// each (the writers' word stores need them), and the buffer's length.
+fn starts_with_room(bytes: [usize; LANES]) -> ([usize; LANES], usize) {
+    let mut starts = [0usize; LANES];
+    for lane in 1..LANES {
+        starts[lane] = starts[lane - 1] + bytes[lane - 1] + 8;
+    }
+    (starts, starts[LANES - 1] + bytes[LANES - 1] + 8)
+}
+
+/// Minor version 4's coding: the token lanes, then the raw segments.
+fn split_lanes(kernels: Kernels, token_of: &[u8], raw: &[i32]) -> CodedLanes {
+    let n = token_of.len();
+    let lane_counts: [[u32; TOKEN_COUNT]; LANES] =
+        std::array::from_fn(|lane| histogram(&token_of[token_lanes::lane_range(n, lane)]));
+    let (lengths, table) = token_code(&lane_counts);
+    let codes: [u32; TOKEN_COUNT] =
+        std::array::from_fn(|t| token_lanes::writer_code(table[t].0, u32::from(table[t].1)));
+    // Each lane's and segment's exact size from its token counts.
+    let bytes = |bits: &dyn Fn(usize) -> usize| -> [usize; LANES] {
+        std::array::from_fn(|l| {
+            let total: usize = lane_counts[l].iter().enumerate().map(|(t, &c)| c as usize * bits(t)).sum();
+            total.div_ceil(8)
+        })
+    };
+    let lane_bytes = bytes(&|t| usize::from(table[t].1));
+    let raw_bytes = bytes(&|t| raw_bits_of_token(t as u8) as usize);
+    let (lane_starts, lane_room) = starts_with_room(lane_bytes);
+    let (raw_starts, raw_room) = starts_with_room(raw_bytes);
+    let mut buffer = vec![0u8; lane_room + raw_room];
+    let (lane_buffer, raw_buffer) = buffer.split_at_mut(lane_room);
+    let written = token_lanes::encode(kernels, &codes, token_of, lane_buffer, lane_starts);
+    debug_assert_eq!(written.map(|bits| bits.div_ceil(8)), lane_bytes);
+    let written = raw_segments::pack(kernels, token_of, raw, raw_buffer, raw_starts);
+    debug_assert_eq!(written.map(|bits| bits.div_ceil(8)), raw_bytes);
+    let lanes = (0..LANES).map(|l| lane_starts[l]..lane_starts[l] + lane_bytes[l]);
+    let segments = (0..LANES).map(|l| lane_room + raw_starts[l]..lane_room + raw_starts[l] + raw_bytes[l]);
+    CodedLanes { lengths, lane_bytes, buffer, parts: lanes.chain(segments).collect() }
+}
+
+/// How often each token occurs in `tokens`: counted in four interleaved histograms, so that a
+/// run of one token does not make every increment wait for the one before.
+fn histogram(tokens: &[u8]) -> [u32; TOKEN_COUNT] {
+    let mut partial = [[0u32; TOKEN_COUNT]; 4];
+    let mut quads = tokens.chunks_exact(4);
+    for quad in &mut quads {
+        for (counts, &t) in partial.iter_mut().zip(quad) {
+            counts[usize::from(t) % TOKEN_COUNT] += 1;
+        }
+    }
+    for &t in quads.remainder() {
+        partial[0][usize::from(t) % TOKEN_COUNT] += 1;
+    }
+    std::array::from_fn(|t| partial.iter().map(|counts| counts[t]).sum())
+}
+
+#[cfg(test)]
+/// Minor version 3's coding: the lane lengths, then the lanes, element `i` in lane `i % 4`.
+fn interleaved_lanes(kernels: Kernels, token_of: &[u8], codes: &[i32]) -> CodedLanes {
     // Token counts per lane: their sum builds the code, and they size each lane exactly.
     let mut lane_counts = [[0u32; TOKEN_COUNT]; LANES];
     let mut groups = token_of.chunks_exact(LANES);
@@ -54,58 +194,25 @@ pub(crate) fn encode_tile<T: Element>(kernels: Kernels, values: &[T], view: Shap
     for (counts, &t) in lane_counts.iter_mut().zip(groups.remainder()) {
         counts[usize::from(t)] += 1;
     }
-    let mut counts = [0u64; TOKEN_COUNT];
-    for lane in &lane_counts {
-        for (total, &c) in counts.iter_mut().zip(lane) {
-            *total += u64::from(c);
-        }
-    }
-    let lengths = huffman::code_lengths(&counts);
-    let table = huffman::canonical_codes(&lengths).expect("lengths built by code_lengths are valid");
+    let (lengths, table) = token_code(&lane_counts);
     let mut merged = [0u64; TOKEN_COUNT];
     for (t, m) in merged.iter_mut().enumerate() {
         let (code, code_len) = table[t];
         // Tokens that do not occur stay 0, so that the writer sees how long elements can be.
         if code_len > 0 {
-            *m = token_encode::merged_code(code, u32::from(code_len), raw_bits_of_token(t as u8));
+            *m = lilcom_kernels::token_encode::merged_code(code, u32::from(code_len), raw_bits_of_token(t as u8));
         }
     }
-    // Each lane's exact size from its token counts, plus the eight spare bytes the writer's
-    // word stores need.
     let lane_bits: [usize; LANES] = std::array::from_fn(|lane| {
         lane_counts[lane].iter().zip(&merged).map(|(&c, &m)| c as usize * ((m >> 32 & 0xff) + (m >> 40)) as usize).sum()
     });
     let lane_bytes = lane_bits.map(|bits| bits.div_ceil(8));
-    let mut starts = [0usize; LANES];
-    for lane in 1..LANES {
-        starts[lane] = starts[lane - 1] + lane_bytes[lane - 1] + 8;
-    }
-    let mut buffer = vec![0u8; starts[LANES - 1] + lane_bytes[LANES - 1] + 8];
-    let written = token_encode::encode_lanes(kernels, &merged, &token_of, &codes, &mut buffer, starts);
+    let (starts, room) = starts_with_room(lane_bytes);
+    let mut buffer = vec![0u8; room];
+    let written = lilcom_kernels::token_encode::encode_lanes(kernels, &merged, token_of, codes, &mut buffer, starts);
     debug_assert_eq!(written, lane_bits);
-    let lanes: [&[u8]; LANES] = std::array::from_fn(|lane| &buffer[starts[lane]..starts[lane] + lane_bytes[lane]]);
-
-    let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + lane_bytes.iter().sum::<usize>() + 32);
-    predictor.write(&mut out);
-    out.extend_from_slice(&(exception_count as u32).to_le_bytes());
-    if exception_count > 0 {
-        for (i, &x) in values.iter().enumerate() {
-            if x.is_exception(inv_tick) {
-                out.extend_from_slice(&(i as u32).to_le_bytes());
-                x.write_bits(&mut out);
-            }
-        }
-    }
-    huffman::write_lengths(&lengths, &mut out);
-    for lane in &lanes {
-        out.extend_from_slice(&(lane.len() as u32).to_le_bytes());
-    }
-    for lane in &lanes {
-        out.extend_from_slice(lane);
-    }
-    let crc = crc32c::crc32c(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    (out, predictor.minor_version().max(SMALL_EXACT_MINOR))
+    let parts = (0..LANES).map(|l| starts[l]..starts[l] + lane_bytes[l]).collect();
+    CodedLanes { lengths, lane_bytes, buffer, parts }
 }
 
 /// Decodes one tile's `bytes`, from a stream of format minor version `minor`, into `out` (C
@@ -134,8 +241,7 @@ pub(crate) fn decode_tile<T: Element>(
     }
     let exceptions = r.take(exception_count * (4 + T::BYTES), "the exceptions")?;
     let lengths: &[u8; LENGTHS_BYTES] = r.take(LENGTHS_BYTES, "the code lengths")?.try_into().expect("length table");
-    let alphabet = if minor >= SMALL_EXACT_MINOR { Alphabet::SmallExact } else { Alphabet::Widths };
-    let table = DecodeTable::new(&huffman::read_lengths(lengths), alphabet)?;
+    let lengths = huffman::read_lengths(lengths);
     let mut lane_lengths = [0usize; LANES];
     for len in &mut lane_lengths {
         *len = r.u32("a lane length")? as usize;
@@ -146,15 +252,27 @@ pub(crate) fn decode_tile<T: Element>(
         r.take(len, "a lane")?;
         *lane = start..r.pos;
     }
-    if r.pos != body.len() {
-        return Err(Error::corruption(format!("{} unused bytes inside a tile", body.len() - r.pos)));
+    if minor >= SPLIT_MINOR {
+        // The raw segments fill the rest of the tile.
+        let tables = TokenTables::new(&lengths)?;
+        let raw = &body[r.pos..];
+        T::dequantize_from(kernels, T::pow2(tick_power), out, |codes| {
+            read_split_residuals(kernels, &tables, body, lanes, raw, codes)?;
+            predictor.invert(kernels, codes, view);
+            Ok(())
+        })?;
+    } else {
+        if r.pos != body.len() {
+            return Err(Error::corruption(format!("{} unused bytes inside a tile", body.len() - r.pos)));
+        }
+        let alphabet = if minor >= SMALL_EXACT_MINOR { Alphabet::SmallExact } else { Alphabet::Widths };
+        let table = DecodeTable::new(&lengths, alphabet)?;
+        T::dequantize_from(kernels, T::pow2(tick_power), out, |codes| {
+            read_residuals(kernels, &table, body, lanes, codes)?;
+            predictor.invert(kernels, codes, view);
+            Ok(())
+        })?;
     }
-
-    T::dequantize_from(kernels, T::pow2(tick_power), out, |codes| {
-        read_residuals(kernels, &table, body, lanes, codes)?;
-        predictor.invert(kernels, codes, view);
-        Ok(())
-    })?;
 
     let mut last = None;
     for entry in exceptions.chunks_exact(4 + T::BYTES) {
@@ -203,6 +321,33 @@ fn read_residuals(
     check_lane_ends(&lanes, &positions)
 }
 
+/// Decodes the residuals of a minor version 4 tile: the tokens from the lanes (byte ranges of
+/// `body`), then the raw bits from the segments that fill `raw`; checks that every lane and the
+/// last segment end in their last byte.
+fn read_split_residuals(
+    kernels: Kernels,
+    tables: &TokenTables,
+    body: &[u8],
+    lanes: [std::ops::Range<usize>; LANES],
+    raw: &[u8],
+    codes: &mut [i32],
+) -> Result<()> {
+    let mut positions: [usize; LANES] = std::array::from_fn(|lane| lanes[lane].start * 8);
+    let mut token_of = vec![0u8; codes.len()];
+    if token_lanes::decode(kernels, tables.multi(), tables.single(), body, &mut positions, &mut token_of) {
+        return Err(Error::corruption("a token code that the tile's Huffman table does not define"));
+    }
+    check_lane_ends(&lanes, &positions)?;
+    let end = raw_segments::unpack(kernels, &token_of, raw, codes);
+    if end > raw.len() {
+        return Err(Error::insufficient_data("the raw bits of a tile end before its last element"));
+    }
+    if end < raw.len() {
+        return Err(Error::corruption(format!("{} unused bytes after a tile's raw bits", raw.len() - end)));
+    }
+    Ok(())
+}
+
 /// Checks that every lane ended in its last byte.
 fn check_lane_ends(lanes: &[std::ops::Range<usize>; LANES], positions: &[usize; LANES]) -> Result<()> {
     for (lane, (range, &position)) in lanes.iter().zip(positions).enumerate() {
@@ -233,7 +378,9 @@ mod tests {
         // A smooth curve at a coarse tick: residuals are mostly 0 and ±1.
         let values: Vec<f32> = (0..view.len()).map(|i| (i as f32 * 0.0007).sin() * 20.0).collect();
         let kernels = Kernels::detect();
-        let (tile, minor) = encode_tile(kernels, &values, view, -1);
+        // Minor version 3's lanes, which this decoder reads with several elements per lookup.
+        let (tile, minor) = encode_tile_as(kernels, &values, view, -1, Coding::Interleaved);
+        assert_eq!(minor, SMALL_EXACT_MINOR);
         let mut out = vec![0.0f32; view.len()];
         decode_tile(kernels, &tile, view, -1, minor, &mut out).unwrap();
         assert!(values.iter().zip(&out).all(|(v, o)| (v - o).abs() <= 0.25));

@@ -1,0 +1,425 @@
+//! Raw bits of format minor version 4: after the token lanes ([`crate::token_lanes`]), the raw
+//! bits of each lane's elements, in element order, least significant bit first, as one segment
+//! per lane, each ending at a byte boundary.
+//!
+//! Reading needs only the tokens: each element's raw-bit count follows from its token, so an
+//! element's position is the sum of the counts before it, and no lookup sits on the chain from
+//! one element to the next. Writing keeps one chain per segment; the four overlap.
+
+use std::marker::PhantomData;
+
+use crate::bits::zigzag_decode;
+use crate::dispatch::{simd_op, Kernels};
+use crate::token_decode::{word_at, LANES};
+use crate::token_encode::put;
+use crate::token_lanes::lane_range;
+use crate::tokens::{raw_bits, raw_bits_of_token, value_of, Alphabet, TOKEN_COUNT};
+
+/// Per token: the zigzag value its token stands for before the raw bits (bits 0..32) and its
+/// count of raw bits (bits 32..40).
+const TOKEN_PARTS: [u64; TOKEN_COUNT] = {
+    let mut parts = [0u64; TOKEN_COUNT];
+    let mut t = 0;
+    while t < TOKEN_COUNT {
+        let raw = raw_bits(Alphabet::SmallExact, t as u8);
+        parts[t] = value_of(Alphabet::SmallExact, t as u8, 0) as u64 | (raw as u64) << 32;
+        t += 1;
+    }
+    parts
+};
+
+/// The longest raw-bit count that two elements of a segment may have to go in one store: two of
+/// them and up to seven pending bits fit a 64-bit word.
+const PAIRED_UP_TO: u32 = 28;
+/// The same for four elements per store.
+const QUADS_UP_TO: u32 = 14;
+
+/// Elements written or read between checks of the room left.
+const BLOCK: usize = 64;
+
+/// The bits a segment gets for an element: its raw bits and their count.
+#[inline(always)]
+fn raw_of(t: u8, raw: i32) -> (u64, usize) {
+    let width = (TOKEN_PARTS[usize::from(t) % TOKEN_COUNT] >> 32) as usize;
+    (u64::from(raw as u32), width)
+}
+
+/// Writes the raw bits of `tokens[l]` and `raw[l]` (of equal lengths, multiples of `STEP`) to
+/// segment `l`, `STEP` elements per store.
+#[inline(always)]
+fn put_raw<const FAST: bool, const STEP: usize>(
+    tokens: [&[u8]; LANES],
+    raw: [&[i32]; LANES],
+    buffer: &mut [u8],
+    positions: &mut [usize; LANES],
+    pending: &mut [u64; LANES],
+) {
+    let [mut p0, mut p1, mut p2, mut p3] = *positions;
+    let [mut a0, mut a1, mut a2, mut a3] = *pending;
+    // Indexed rather than eight zipped iterators, whose bookkeeping took a third of this loop.
+    let count = tokens[0].len() / STEP;
+    let [t0, t1, t2, t3] = tokens.map(|t| &t[..count * STEP]);
+    let [r0, r1, r2, r3] = raw.map(|r| &r[..count * STEP]);
+    let bits = |t: &[u8], r: &[i32], at: usize| {
+        let (mut bits, mut len) = raw_of(t[at], r[at]);
+        for k in 1..STEP {
+            let (next, next_len) = raw_of(t[at + k], r[at + k]);
+            bits |= next << len;
+            len += next_len;
+        }
+        (bits, len)
+    };
+    for at in (0..count * STEP).step_by(STEP) {
+        let (b, len) = bits(t0, r0, at);
+        put::<FAST>(buffer, &mut p0, &mut a0, b, len);
+        let (b, len) = bits(t1, r1, at);
+        put::<FAST>(buffer, &mut p1, &mut a1, b, len);
+        let (b, len) = bits(t2, r2, at);
+        put::<FAST>(buffer, &mut p2, &mut a2, b, len);
+        let (b, len) = bits(t3, r3, at);
+        put::<FAST>(buffer, &mut p3, &mut a3, b, len);
+    }
+    *positions = [p0, p1, p2, p3];
+    *pending = [a0, a1, a2, a3];
+}
+
+/// Scalar reference: writes the raw bits `raw[i]` (as [`crate::tokens::split`] leaves them:
+/// nothing above the count the token gives) of the elements of each lane [`lane_range`]`(n, l)`
+/// as segment `l`, from byte `starts[l]` of `buffer`, and returns each segment's length in bits.
+/// Each segment needs eight bytes more room than its bits before the next starts or the buffer
+/// ends; the bytes past a segment's last bit are overwritten with zeros. Too little room spoils
+/// the next segment; a segment that would run past the buffer's end panics. Raw bits wider than
+/// their token allows spoil the segment, never memory.
+#[inline(always)]
+pub fn pack_scalar(tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize; LANES]) -> [usize; LANES] {
+    assert_eq!(tokens.len(), raw.len());
+    let n = tokens.len();
+    let mut positions = starts.map(|s| s * 8);
+    let mut pending = [0u64; LANES];
+    let ranges: [_; LANES] = std::array::from_fn(|l| lane_range(n, l));
+    // Raw-bit counts grow with the token, so the largest token has the longest.
+    let widest = tokens.iter().map(|&t| t % TOKEN_COUNT as u8).max().map_or(0, raw_bits_of_token);
+    let step = if widest <= QUADS_UP_TO {
+        4
+    } else if widest <= PAIRED_UP_TO {
+        2
+    } else {
+        1
+    };
+    // Every segment holds at least n / 4 elements; blocks of those go first, `step` per store.
+    let whole = n / LANES / step * step;
+    let reach = REACH + 8;
+    for first in (0..whole).step_by(BLOCK) {
+        let block = |l: usize| ranges[l].start + first..ranges[l].start + whole.min(first + BLOCK);
+        let t: [&[u8]; LANES] = std::array::from_fn(|l| &tokens[block(l)]);
+        let r: [&[i32]; LANES] = std::array::from_fn(|l| &raw[block(l)]);
+        let fast = positions.iter().all(|&p| p / 8 + reach <= buffer.len());
+        let (p, a) = (&mut positions, &mut pending);
+        match (fast, step) {
+            (true, 4) => put_raw::<true, 4>(t, r, buffer, p, a),
+            (true, 2) => put_raw::<true, 2>(t, r, buffer, p, a),
+            (true, _) => put_raw::<true, 1>(t, r, buffer, p, a),
+            (false, 4) => put_raw::<false, 4>(t, r, buffer, p, a),
+            (false, 2) => put_raw::<false, 2>(t, r, buffer, p, a),
+            (false, _) => put_raw::<false, 1>(t, r, buffer, p, a),
+        }
+    }
+    for l in 0..LANES {
+        for i in ranges[l].start + whole..ranges[l].end {
+            let (bits, len) = raw_of(tokens[i], raw[i]);
+            put::<false>(buffer, &mut positions[l], &mut pending[l], bits, len);
+        }
+        if positions[l] == starts[l] * 8 {
+            if let Some(first) = buffer.get_mut(starts[l]) {
+                *first = 0;
+            }
+        }
+    }
+    std::array::from_fn(|l| positions[l] - starts[l] * 8)
+}
+
+/// The dispatched [`pack_scalar`].
+pub fn pack(kernels: Kernels, tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize; LANES]) -> [usize; LANES] {
+    simd_op!(Op<'a> {
+        tokens: &'a [u8],
+        raw: &'a [i32],
+        buffer: &'a mut [u8],
+        starts: [usize; LANES],
+    } -> [usize; LANES] => pack_scalar(tokens, raw, buffer, starts));
+    kernels.run(Op { tokens, raw, buffer, starts, _borrows: PhantomData })
+}
+
+/// Reads one segment from bit `position` of `stream`: each element's residual from its token and
+/// raw bits.
+#[inline(always)]
+fn unpack_segment<const FAST: bool>(tokens: &[u8], stream: &[u8], position: &mut usize, out: &mut [i32]) {
+    let mut p = *position;
+    for (&t, o) in tokens.iter().zip(out.iter_mut()) {
+        let parts = TOKEN_PARTS[usize::from(t) % TOKEN_COUNT];
+        let width = (parts >> 32) as usize;
+        let window = word_at::<FAST>(stream, p / 8) >> (p % 8);
+        let bits = window & ((1u64 << width) - 1);
+        *o = (parts as u32 | bits as u32) as i32;
+        p += width;
+    }
+    *position = p;
+}
+
+/// Scalar reference: the residuals of a tile whose tokens are `tokens`, from the raw segments
+/// that begin `stream`: segment `l`, for the elements [`lane_range`]`(n, l)`, starts at the byte
+/// after segment `l - 1` ends. Returns the byte at which the last segment ends (it may pass
+/// `stream`'s end, whose bits read as zeros: the caller checks). Tokens of 64 and above are
+/// taken modulo 64.
+#[inline(always)]
+pub fn unpack_scalar(tokens: &[u8], stream: &[u8], out: &mut [i32]) -> usize {
+    unpack_with(tokens, stream, out, |_, _, _, _| 0)
+}
+
+/// Bytes a block of [`BLOCK`] elements may read from its first byte: 31 raw bits each, and the
+/// eight bytes of the last load.
+const REACH: usize = (BLOCK * 31).div_ceil(8) + 8;
+
+/// [`unpack_scalar`], with `vector(tokens, stream, position, out)` decoding as many elements of
+/// each block as it can (returning how many, as final residuals) before the scalar loop.
+#[inline(always)]
+fn unpack_with(
+    tokens: &[u8],
+    stream: &[u8],
+    out: &mut [i32],
+    vector: impl Fn(&[u8], &[u8], &mut usize, &mut [i32]) -> usize,
+) -> usize {
+    assert_eq!(tokens.len(), out.len());
+    let n = tokens.len();
+    let mut position = 0;
+    for l in 0..LANES {
+        let range = lane_range(n, l);
+        for (t, o) in tokens[range.clone()].chunks(BLOCK).zip(out[range].chunks_mut(BLOCK)) {
+            if position / 8 + REACH <= stream.len() {
+                unpack_block(t, stream, &mut position, o, &vector);
+            } else {
+                // Near the end (or past it, in a damaged tile): a zero-padded copy of what is
+                // left, so that the loads stay unchecked. Tiles of mostly small residuals have
+                // only a few bytes of raw bits, and would otherwise read them all this way.
+                let first = position / 8;
+                let left = stream.get(first..).unwrap_or(&[]);
+                let mut padded = [0u8; 2 * REACH];
+                padded[..left.len().min(REACH)].copy_from_slice(&left[..left.len().min(REACH)]);
+                let mut local = position % 8;
+                unpack_block(t, &padded, &mut local, o, &vector);
+                position = first * 8 + local;
+            }
+        }
+        position = position.div_ceil(8) * 8;
+    }
+    position / 8
+}
+
+/// Decodes one block of at most [`BLOCK`] elements from bit `*position` of `stream`, which holds
+/// at least [`REACH`] bytes from the position's byte.
+#[inline(always)]
+fn unpack_block(
+    tokens: &[u8],
+    stream: &[u8],
+    position: &mut usize,
+    out: &mut [i32],
+    vector: &impl Fn(&[u8], &[u8], &mut usize, &mut [i32]) -> usize,
+) {
+    assert!(tokens.len() <= BLOCK && *position / 8 + REACH <= stream.len());
+    let done = vector(tokens, stream, position, out);
+    unpack_segment::<true>(&tokens[done..], stream, position, &mut out[done..]);
+    for o in &mut out[done..] {
+        *o = zigzag_decode(*o as u32);
+    }
+}
+
+/// The dispatched [`unpack_scalar`].
+pub fn unpack(kernels: Kernels, tokens: &[u8], stream: &[u8], out: &mut [i32]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW and VBMI (`has_vbmi`).
+        return unsafe { vbmi::unpack(tokens, stream, out) };
+    }
+    simd_op!(Op<'a> { tokens: &'a [u8], stream: &'a [u8], out: &'a mut [i32] } -> usize
+        => unpack_scalar(tokens, stream, out));
+    kernels.run(Op { tokens, stream, out, _borrows: PhantomData })
+}
+
+/// The unpacking written for AVX-512 with VBMI: sixteen elements per step, their positions a
+/// prefix sum of their raw-bit counts, their bits gathered from one 64-byte load by a byte
+/// permute.
+#[cfg(target_arch = "x86_64")]
+mod vbmi {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// Raw-bit counts up to this take the vector path: sixteen of them and a seven-bit start fit
+    /// in the 64 bytes loaded, and each element's bits and shift fit the four bytes permuted to it.
+    const VECTOR_UP_TO: u32 = 25;
+
+    /// Per token, its raw-bit count in bits 0..8 and the bits its token stands for above the raw
+    /// ones (the zigzag value's top, `value >> count`) in bits 8..16.
+    const TOKEN_FIELDS: [u32; TOKEN_COUNT] = {
+        let mut fields = [0u32; TOKEN_COUNT];
+        let mut t = 0;
+        while t < TOKEN_COUNT {
+            let width = (TOKEN_PARTS[t] >> 32) as u32;
+            let top = (TOKEN_PARTS[t] as u32) >> width;
+            fields[t] = width | top << 8;
+            t += 1;
+        }
+        fields
+    };
+
+    /// [`unpack_scalar`], on AVX-512 with VBMI.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VBMI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    pub(super) unsafe fn unpack(tokens: &[u8], stream: &[u8], out: &mut [i32]) -> usize {
+        unpack_with(tokens, stream, out, |t, s, p, o| {
+            // SAFETY: this closure runs inside a function compiled for, and only called on, a CPU
+            // with AVX-512 F, BW and VBMI.
+            unsafe { segment(t, s, p, o) }
+        })
+    }
+
+    /// Decodes whole steps of sixteen elements of one segment from bit `*position`, while the 64
+    /// bytes of each step lie inside `stream` and the elements' raw bits are at most
+    /// [`VECTOR_UP_TO`]; returns how many elements it decoded (as final residuals).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn segment(tokens: &[u8], stream: &[u8], position: &mut usize, out: &mut [i32]) -> usize {
+        let table: [__m512i; 4] = std::array::from_fn(|k| {
+            // SAFETY: 16 of the table's 64 entries, inside it.
+            unsafe { _mm512_loadu_si512(TOKEN_FIELDS[16 * k..].as_ptr().cast()) }
+        });
+        let zero = _mm512_setzero_si512();
+        let ones = _mm512_set1_epi32(1);
+        let mut done = 0;
+        while done + 16 <= tokens.len() && *position / 8 + 64 <= stream.len() {
+            // SAFETY: `done + 16 <= tokens.len()`: the sixteen bytes are inside `tokens`.
+            let t = _mm512_cvtepu8_epi32(unsafe { _mm_loadu_si128(tokens[done..].as_ptr().cast()) });
+            let t = _mm512_and_si512(t, _mm512_set1_epi32(TOKEN_COUNT as i32 - 1));
+            let low = _mm512_permutex2var_epi32(table[0], t, table[1]);
+            let high = _mm512_permutex2var_epi32(table[2], t, table[3]);
+            let fields = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(t, _mm512_set1_epi32(32)), low, high);
+            let width = _mm512_and_si512(fields, _mm512_set1_epi32(0xff));
+            if _mm512_cmpgt_epu32_mask(width, _mm512_set1_epi32(VECTOR_UP_TO as i32)) != 0 {
+                break;
+            }
+            let top = _mm512_srli_epi32::<8>(fields);
+            // Inclusive prefix sum of the widths, then each element's start within the step.
+            let mut end = width;
+            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<15>(end, zero));
+            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<14>(end, zero));
+            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<12>(end, zero));
+            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<8>(end, zero));
+            let start = _mm512_add_epi32(_mm512_sub_epi32(end, width), _mm512_set1_epi32((*position % 8) as i32));
+            // Each element's four bytes from the step's 64.
+            let byte = _mm512_srli_epi32::<3>(start);
+            let index = _mm512_add_epi32(
+                _mm512_mullo_epi32(byte, _mm512_set1_epi32(0x0101_0101)),
+                _mm512_set1_epi32(0x0302_0100),
+            );
+            // SAFETY: `*position / 8 + 64 <= stream.len()`: the 64 bytes are inside `stream`.
+            let data = unsafe { _mm512_loadu_si512(stream[*position / 8..].as_ptr().cast()) };
+            let window = _mm512_permutexvar_epi8(index, data);
+            let shifted = _mm512_srlv_epi32(window, _mm512_and_si512(start, _mm512_set1_epi32(7)));
+            let mask = _mm512_sub_epi32(_mm512_sllv_epi32(ones, width), ones);
+            let u = _mm512_or_si512(_mm512_and_si512(shifted, mask), _mm512_sllv_epi32(top, width));
+            // Zigzag back: (u >> 1) ^ -(u & 1).
+            let residual =
+                _mm512_xor_si512(_mm512_srli_epi32::<1>(u), _mm512_sub_epi32(zero, _mm512_and_si512(u, ones)));
+            // SAFETY: `done + 16 <= out.len()` (out is as long as tokens).
+            unsafe { _mm512_storeu_si512(out[done..done + 16].as_mut_ptr().cast(), residual) };
+            let total = _mm_extract_epi32::<3>(_mm512_extracti32x4_epi32::<3>(end)) as usize;
+            *position += total;
+            done += 16;
+        }
+        done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::split_scalar;
+
+    /// Residuals of every width, in a pattern that mixes them.
+    fn residuals(n: usize, widest: u32) -> Vec<i32> {
+        let mut state = 3u64;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let width = (state >> 59) as u32 % (widest + 1);
+                let value = (state >> 16) as u32 & ((1u64 << width) - 1) as u32;
+                crate::bits::zigzag_decode(value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn segments_unpack_to_the_residuals_on_both_paths_for_every_width_and_ragged_lengths() {
+        // Widest 4: no raw bits at all (a few bytes of segments); 14 and 28: four and two
+        // elements per store; 25 and below: the vector path; 32: every token.
+        for widest in [4, 14, 20, 25, 28, 32] {
+            for n in [0, 1, 5, 16, 17, 63, 64, 65, 300, 1000, 4103] {
+                let values = residuals(n, widest);
+                let mut raw = values.clone();
+                let mut tokens = vec![0u8; n];
+                split_scalar(&mut raw, &mut tokens);
+                let mut written = Vec::new();
+                for kernels in [Kernels::detect(), Kernels::scalar()] {
+                    let room = n.div_ceil(4) * 31 / 8 + 1 + 8;
+                    let starts = [0, room, 2 * room, 3 * room];
+                    let mut buffer = vec![0x5au8; 4 * room];
+                    let bits = pack(kernels, &tokens, &raw, &mut buffer, starts);
+                    let segments: Vec<&[u8]> =
+                        (0..LANES).map(|l| &buffer[starts[l]..starts[l] + bits[l].div_ceil(8)]).collect();
+                    for (l, segment) in segments.iter().enumerate() {
+                        let expected: u32 = tokens[lane_range(n, l)].iter().map(|&t| raw_bits_of_token(t)).sum();
+                        assert_eq!(bits[l], expected as usize, "segment {l}");
+                        if !bits[l].is_multiple_of(8) {
+                            assert_eq!(segment[segment.len() - 1] >> (bits[l] % 8), 0, "padding of segment {l}");
+                        }
+                    }
+                    let stream = segments.concat();
+                    for unpacking in [Kernels::detect(), Kernels::scalar()] {
+                        let mut out = vec![7i32; n];
+                        assert_eq!(unpack(unpacking, &tokens, &stream, &mut out), stream.len(), "widest {widest}, {n}");
+                        assert_eq!(out, values, "widest {widest}, {n}");
+                    }
+                    written.push(stream);
+                }
+                assert_eq!(written[0], written[1], "dispatched and scalar segments differ");
+            }
+        }
+    }
+
+    #[test]
+    fn short_or_long_streams_unpack_without_panicking_and_report_where_they_end() {
+        let values = residuals(2000, 20);
+        let mut raw = values.clone();
+        let mut tokens = vec![0u8; values.len()];
+        split_scalar(&mut raw, &mut tokens);
+        let room = 2000 * 31 / 8;
+        let mut buffer = vec![0u8; 4 * room];
+        let bits = pack_scalar(&tokens, &raw, &mut buffer, [0, room, 2 * room, 3 * room]);
+        let stream: Vec<u8> =
+            (0..LANES).flat_map(|l| buffer[l * room..l * room + bits[l].div_ceil(8)].to_vec()).collect();
+        for kernels in [Kernels::detect(), Kernels::scalar()] {
+            let mut out = vec![0i32; values.len()];
+            for cut in [0, 1, 100, stream.len() - 1] {
+                // Bits past the end read as zeros; the end reported is where the bits would end.
+                assert_eq!(unpack(kernels, &tokens, &stream[..cut], &mut out), stream.len());
+            }
+            let mut longer = stream.clone();
+            longer.extend([0xff; 100]);
+            assert_eq!(unpack(kernels, &tokens, &longer, &mut out), stream.len());
+            assert_eq!(out, values);
+            // Tokens of 64 and above count modulo 64.
+            let high: Vec<u8> = tokens.iter().map(|&t| t + 128).collect();
+            assert_eq!(unpack(kernels, &high, &stream, &mut out), stream.len());
+            assert_eq!(out, values);
+        }
+    }
+}

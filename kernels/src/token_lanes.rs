@@ -1,0 +1,489 @@
+//! Token lanes of format minor version 4: the tokens alone, Huffman-coded, in four lanes that
+//! each hold a quarter of the tile; the raw bits go elsewhere ([`crate::raw_segments`]).
+//!
+//! With the raw bits out of the lanes, every code is at most 12 bits long, so one 12-bit
+//! lookup can give several tokens and one 64-bit store can write four codes. The reader's
+//! chain (load a word, look up, advance) then runs once per up to three tokens instead of once
+//! per element, and the raw bits, whose positions follow from the tokens, are read without any
+//! chain but an addition.
+
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use crate::dispatch::{simd_op, Kernels};
+use crate::token_decode::{word_at, LANES, TABLE_BITS};
+use crate::token_encode::put;
+use crate::tokens::TOKEN_COUNT;
+
+/// The elements of lane `lane` in a tile of `n`: the `lane`-th quarter, `floor(lane * n / 4)`
+/// up to `floor((lane + 1) * n / 4)`.
+pub fn lane_range(n: usize, lane: usize) -> Range<usize> {
+    let at = |l: usize| l * (n / LANES) + l * (n % LANES) / LANES;
+    at(lane)..at(lane + 1)
+}
+
+/// How the writer codes a token: its code, least significant bit first as it goes into the lane,
+/// in bits 0..16, and the code's length (0 for a token that does not occur) in bits 16..24.
+pub fn writer_code(code: u32, code_len: u32) -> u32 {
+    debug_assert!(code_len <= TABLE_BITS && code < 1 << code_len.max(1));
+    code | code_len << 16
+}
+
+/// A one-token table: entry `i` holds the code that the low 12 bits `i` of a lane begin with,
+/// its length in bits 0..4 and its token in bits 8..14; bits that begin no code hold
+/// [`NO_TOKEN`].
+pub type SingleEntries = [u16; 1 << TABLE_BITS];
+
+/// A several-token table (see [`multi_entries`]).
+pub type MultiEntries = [u32; 1 << TABLE_BITS];
+
+/// The one-token entry of bits that begin no code: it moves no lane, and the decoder reports it.
+pub const NO_TOKEN: u16 = 1 << 15;
+
+/// The several-token entry of bits that begin no code.
+const NO_TOKENS: u32 = 1 << 7;
+
+/// The most tokens one several-token entry holds.
+pub const MAX_PER_LOOKUP: usize = 3;
+
+/// The one-token entry of `token` with a code of `code_len` bits (1..=12).
+pub fn single_entry(token: u8, code_len: u32) -> u16 {
+    debug_assert!((1..=TABLE_BITS).contains(&code_len) && usize::from(token) < TOKEN_COUNT);
+    (u16::from(token) << 8) | code_len as u16
+}
+
+/// Builds the several-token table of the code `codes` (as [`writer_code`] gives them; lengths
+/// must not over-subscribe the code space) whose one-token table is `single`: entry `i` holds
+/// the tokens whose codes lie wholly inside the 12 bits `i`, up to three, in bytes 1, 2 and 3 (so
+/// that one 32-bit store, shifted, writes them in order), their count less one in bits 4..6, and
+/// their codes' total length in bits 0..4. Bits that begin no code give an entry that moves no
+/// lane and that the decoder reports.
+pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
+    const WINDOWS: usize = 1 << TABLE_BITS;
+    // For every window, the first token and the next after it, with both lengths: token bits
+    // 0..6 and 8..14, lengths 16..20 and 20..24, whether there is a next token bit 24.
+    let mut pairs = vec![0u32; WINDOWS];
+    each_code(codes, |token, len, window, rest| {
+        let next = single[rest];
+        let has_next = u32::from(next & NO_TOKEN == 0);
+        pairs[window] =
+            token | u32::from(next >> 8 & 63) << 8 | len << 16 | u32::from(next & 15) << 20 | has_next << 24;
+    });
+    let mut multi = Box::new([NO_TOKENS; WINDOWS]);
+    each_code(codes, |token, len, window, rest| {
+        // Only codes wholly inside the 12 known bits count: the bits past them read as zeros.
+        let room = TABLE_BITS - len;
+        let pair = pairs[rest];
+        let (second_len, third_len) = ((pair >> 16) & 15, (pair >> 20) & 15);
+        let two = pair != 0 && second_len <= room;
+        let three = two && pair >> 24 != 0 && second_len + third_len <= room;
+        let used = len + u32::from(two) * second_len + u32::from(three) * third_len;
+        let tokens = token | (u32::from(two) * (pair & 63)) << 8 | (u32::from(three) * (pair >> 8 & 63)) << 16;
+        let count = u32::from(two) + u32::from(three);
+        multi[window] = tokens << 8 | count << 4 | used;
+    });
+    multi
+}
+
+/// Calls `visit(token, length, window, rest)` for every 12-bit window that begins with a code of
+/// `codes`: the code followed by every pattern `rest` of the remaining bits. Tables filled so
+/// read their sources in order, without a chain of dependent lookups per entry.
+#[inline(always)]
+fn each_code(codes: &[u32; TOKEN_COUNT], mut visit: impl FnMut(u32, u32, usize, usize)) {
+    const WINDOWS: usize = 1 << TABLE_BITS;
+    for (token, &c) in codes.iter().enumerate() {
+        let (code, len) = (c & 0xffff, (c >> 16) & 15);
+        if len == 0 || len > TABLE_BITS {
+            continue;
+        }
+        for rest in 0..WINDOWS >> len {
+            visit(token as u32, len, (code as usize | rest << len) & (WINDOWS - 1), rest);
+        }
+    }
+}
+
+/// Per pair of tokens `a | b << 6`: the code of `a` followed by the code of `b` (bits 0..24) and
+/// their total length (bits 24..29), so that four codes take two lookups.
+type PairCodes = [u32; TOKEN_COUNT * TOKEN_COUNT];
+
+fn pair_codes(codes: &[u32; TOKEN_COUNT]) -> Box<PairCodes> {
+    let mut pairs = Box::new([0u32; TOKEN_COUNT * TOKEN_COUNT]);
+    for (b, &second) in codes.iter().enumerate() {
+        let (second_code, second_len) = (second & 0xfff, (second >> 16) & 15);
+        for (a, &first) in codes.iter().enumerate() {
+            let (first_code, first_len) = (first & 0xfff, (first >> 16) & 15);
+            pairs[a | b << 6] = (first_code | second_code << first_len) | (first_len + second_len) << 24;
+        }
+    }
+    pairs
+}
+
+/// Writes the codes of `quads[l]` (of equal lengths, multiples of four) to lane `l`, four codes
+/// per store.
+#[inline(always)]
+fn put_quads<const FAST: bool>(
+    pairs: &PairCodes,
+    quads: [&[u8]; LANES],
+    buffer: &mut [u8],
+    positions: &mut [usize; LANES],
+    pending: &mut [u64; LANES],
+) {
+    // Four codes of at most 12 bits and seven pending bits fit in one word.
+    let quad = |q: &[u8]| {
+        let w = u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
+        let first = pairs[(w & 63 | (w >> 2) & 0xfc0) as usize];
+        let second = pairs[((w >> 16) & 63 | (w >> 18) & 0xfc0) as usize];
+        let bits = u64::from(first & 0xff_ffff) | u64::from(second & 0xff_ffff) << (first >> 24);
+        (bits, ((first >> 24) + (second >> 24)) as usize)
+    };
+    let [mut p0, mut p1, mut p2, mut p3] = *positions;
+    let [mut a0, mut a1, mut a2, mut a3] = *pending;
+    let [t0, t1, t2, t3] = quads.map(|q| q.chunks_exact(4));
+    for (((q0, q1), q2), q3) in t0.zip(t1).zip(t2).zip(t3) {
+        let (bits, len) = quad(q0);
+        put::<FAST>(buffer, &mut p0, &mut a0, bits, len);
+        let (bits, len) = quad(q1);
+        put::<FAST>(buffer, &mut p1, &mut a1, bits, len);
+        let (bits, len) = quad(q2);
+        put::<FAST>(buffer, &mut p2, &mut a2, bits, len);
+        let (bits, len) = quad(q3);
+        put::<FAST>(buffer, &mut p3, &mut a3, bits, len);
+    }
+    *positions = [p0, p1, p2, p3];
+    *pending = [a0, a1, a2, a3];
+}
+
+/// Writes `tokens` into the four lanes, lane `l` (the tokens of [`lane_range`]`(n, l)`) from byte
+/// `starts[l]` of `buffer`, and returns each lane's length in bits. `codes` describes each token
+/// (see [`writer_code`]). Each lane needs eight bytes more room than its bits before the next
+/// lane starts or the buffer ends; the bytes past a lane's last bit are overwritten with zeros.
+/// Too little room spoils the next lane; a lane that would run past the buffer's end panics.
+#[inline(always)]
+pub fn encode_scalar(
+    codes: &[u32; TOKEN_COUNT],
+    tokens: &[u8],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
+) -> [usize; LANES] {
+    let n = tokens.len();
+    let lanes: [&[u8]; LANES] = std::array::from_fn(|l| &tokens[lane_range(n, l)]);
+    let mut positions = starts.map(|s| s * 8);
+    let mut pending = [0u64; LANES];
+    // Every lane holds at least n / 4 tokens; blocks of whole quads of each go first.
+    const BLOCK: usize = 256;
+    let whole = n / LANES / 4 * 4;
+    let reach = BLOCK / 4 * 6 + 16;
+    // Tokens of 64 and up count as their value modulo 64, as elsewhere.
+    let pairs = pair_codes(codes);
+    let masked: Vec<u8>;
+    let lanes = if tokens.iter().all(|&t| usize::from(t) < TOKEN_COUNT) {
+        lanes
+    } else {
+        masked = tokens.iter().map(|&t| t % TOKEN_COUNT as u8).collect();
+        std::array::from_fn(|l| &masked[lane_range(n, l)])
+    };
+    for first in (0..whole).step_by(BLOCK) {
+        let block = lanes.map(|lane| &lane[first..whole.min(first + BLOCK)]);
+        if positions.iter().all(|&p| p / 8 + reach <= buffer.len()) {
+            put_quads::<true>(&pairs, block, buffer, &mut positions, &mut pending);
+        } else {
+            put_quads::<false>(&pairs, block, buffer, &mut positions, &mut pending);
+        }
+    }
+    for l in 0..LANES {
+        for &t in &lanes[l][whole..] {
+            let c = codes[usize::from(t) % TOKEN_COUNT];
+            put::<false>(buffer, &mut positions[l], &mut pending[l], u64::from(c & 0xffff), ((c >> 16) & 15) as usize);
+        }
+        // An empty lane has written nothing yet: clear its first byte as the others were.
+        if positions[l] == starts[l] * 8 {
+            if let Some(first) = buffer.get_mut(starts[l]) {
+                *first = 0;
+            }
+        }
+    }
+    std::array::from_fn(|l| positions[l] - starts[l] * 8)
+}
+
+/// The dispatched [`encode_scalar`].
+pub fn encode(
+    kernels: Kernels,
+    codes: &[u32; TOKEN_COUNT],
+    tokens: &[u8],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
+) -> [usize; LANES] {
+    simd_op!(Op<'a> {
+        codes: &'a [u32; TOKEN_COUNT],
+        tokens: &'a [u8],
+        buffer: &'a mut [u8],
+        starts: [usize; LANES],
+    } -> [usize; LANES] => encode_scalar(codes, tokens, buffer, starts));
+    kernels.run(Op { codes, tokens, buffer, starts, _borrows: PhantomData })
+}
+
+/// One several-token lookup of a lane at bit `*position`: writes its tokens from `out[*at]` (and
+/// up to four bytes, the last ones to be overwritten by later lookups) and moves on. `FAST`
+/// promises that the eight bytes of `body` at the lane's byte are inside it. ORs the entry into
+/// `seen`, to find bits that begin no code.
+#[inline(always)]
+fn multi_step<const FAST: bool>(
+    multi: &MultiEntries,
+    body: &[u8],
+    position: &mut usize,
+    out: &mut [u8],
+    at: &mut usize,
+    seen: &mut u32,
+) {
+    let window = word_at::<FAST>(body, *position / 8) >> (*position % 8);
+    let entry = multi[window as usize & ((1 << TABLE_BITS) - 1)];
+    *seen |= entry;
+    // Checked, although `FAST` blocks stay inside `out`: without the branch the compiler turns
+    // the four lanes' steps into gathers, which ran a fifth slower.
+    out[*at..*at + 4].copy_from_slice(&(entry >> 8).to_le_bytes());
+    *at += ((entry >> 4) & 3) as usize + 1;
+    *position += (entry & 15) as usize;
+}
+
+/// Runs `BLOCK` several-token lookups on each lane.
+#[inline(always)]
+fn multi_block<const FAST: bool>(
+    multi: &MultiEntries,
+    body: &[u8],
+    positions: &mut [usize; LANES],
+    out: &mut [u8],
+    at: &mut [usize; LANES],
+    seen: &mut u32,
+) {
+    let [mut p0, mut p1, mut p2, mut p3] = *positions;
+    let [mut a0, mut a1, mut a2, mut a3] = *at;
+    for _ in 0..BLOCK {
+        multi_step::<FAST>(multi, body, &mut p0, out, &mut a0, seen);
+        multi_step::<FAST>(multi, body, &mut p1, out, &mut a1, seen);
+        multi_step::<FAST>(multi, body, &mut p2, out, &mut a2, seen);
+        multi_step::<FAST>(multi, body, &mut p3, out, &mut a3, seen);
+    }
+    *positions = [p0, p1, p2, p3];
+    *at = [a0, a1, a2, a3];
+}
+
+/// Several-token lookups per lane in a block between checks of the room left.
+const BLOCK: usize = 32;
+
+/// One one-token lookup of a lane at bit `*position` into `out[*at]`.
+#[inline(always)]
+fn single_step(
+    single: &SingleEntries,
+    body: &[u8],
+    position: &mut usize,
+    out: &mut [u8],
+    at: &mut usize,
+    seen: &mut bool,
+) {
+    let window = word_at::<false>(body, *position / 8) >> (*position % 8);
+    let entry = single[window as usize & ((1 << TABLE_BITS) - 1)];
+    *seen |= entry & NO_TOKEN != 0;
+    out[*at] = (entry >> 8) as u8 & 63;
+    *at += 1;
+    *position += usize::from(entry & 15);
+}
+
+/// Scalar reference: decodes the tokens of a tile of `out.len()` elements, lane `l` from bit
+/// `positions[l]` of `body` into `out[lane_range(n, l)]`, and advances the positions. Returns
+/// true if some bits began no code (those decode as token 0 without moving the lane). Bits past
+/// `body`'s end read as zeros, so any input is safe; the caller checks where the lanes ended.
+/// `multi` must be [`multi_entries`] of `single` for the result to be the tokens the lanes hold;
+/// any table decodes without panicking.
+#[inline(always)]
+pub fn decode_scalar(
+    multi: &MultiEntries,
+    single: &SingleEntries,
+    body: &[u8],
+    positions: &mut [usize; LANES],
+    out: &mut [u8],
+) -> bool {
+    let n = out.len();
+    let ends: [usize; LANES] = std::array::from_fn(|l| lane_range(n, l).end);
+    let mut at: [usize; LANES] = std::array::from_fn(|l| lane_range(n, l).start);
+    let mut seen = 0u32;
+    // Blocks of lookups that stay inside every lane's output (each lookup writes four bytes and
+    // moves at most three) and inside `body` (each moves at most 15 bits) run unchecked.
+    let reach = (BLOCK * 15).div_ceil(8) + 8;
+    while (0..LANES).all(|l| at[l] + MAX_PER_LOOKUP * BLOCK < ends[l]) {
+        if positions.iter().all(|&p| p / 8 + reach <= body.len()) {
+            multi_block::<true>(multi, body, positions, out, &mut at, &mut seen);
+        } else {
+            multi_block::<false>(multi, body, positions, out, &mut at, &mut seen);
+        }
+    }
+    let mut bad = seen & NO_TOKENS != 0;
+    for l in 0..LANES {
+        // While four or more tokens remain, every token a lookup gives is the lane's own.
+        while at[l] + 4 <= ends[l] {
+            multi_step::<false>(multi, body, &mut positions[l], out, &mut at[l], &mut seen);
+        }
+        while at[l] < ends[l] {
+            single_step(single, body, &mut positions[l], out, &mut at[l], &mut bad);
+        }
+    }
+    bad || seen & NO_TOKENS != 0
+}
+
+/// The dispatched [`decode_scalar`].
+pub fn decode(
+    kernels: Kernels,
+    multi: &MultiEntries,
+    single: &SingleEntries,
+    body: &[u8],
+    positions: &mut [usize; LANES],
+    out: &mut [u8],
+) -> bool {
+    simd_op!(Op<'a> {
+        multi: &'a MultiEntries,
+        single: &'a SingleEntries,
+        body: &'a [u8],
+        positions: &'a mut [usize; LANES],
+        out: &'a mut [u8],
+    } -> bool => decode_scalar(multi, single, body, positions, out));
+    kernels.run(Op { multi, single, body, positions, out, _borrows: PhantomData })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A canonical code for `lengths` (as the format builds it), as writer codes and tables.
+    fn code_of(lengths: &[u32; TOKEN_COUNT]) -> ([u32; TOKEN_COUNT], Box<SingleEntries>) {
+        let mut order: Vec<usize> = (0..TOKEN_COUNT).filter(|&t| lengths[t] > 0).collect();
+        order.sort_by_key(|&t| (lengths[t], t));
+        let (mut codes, mut single) = ([0u32; TOKEN_COUNT], Box::new([NO_TOKEN; 1 << TABLE_BITS]));
+        let (mut next, mut previous) = (0u32, 0u32);
+        for &t in &order {
+            next <<= lengths[t] - previous;
+            previous = lengths[t];
+            let reversed = next.reverse_bits() >> (32 - lengths[t]);
+            codes[t] = writer_code(reversed, lengths[t]);
+            for i in (reversed as usize..single.len()).step_by(1 << lengths[t]) {
+                single[i] = single_entry(t as u8, lengths[t]);
+            }
+            next += 1;
+        }
+        (codes, single)
+    }
+
+    /// Lengths of complete codes: all 64 tokens at 6 bits, a skewed code down to 12 bits, and a
+    /// one-token code (1 bit, half the patterns begin no code).
+    fn codes() -> Vec<[u32; TOKEN_COUNT]> {
+        let flat = [6u32; TOKEN_COUNT];
+        let mut skewed = [0u32; TOKEN_COUNT];
+        for (t, len) in skewed.iter_mut().enumerate().take(12) {
+            *len = t as u32 + 1;
+        }
+        skewed[11] = 11;
+        let mut one = [0u32; TOKEN_COUNT];
+        one[5] = 1;
+        vec![flat, skewed, one]
+    }
+
+    #[test]
+    fn entries_hold_the_tokens_whose_codes_fit_the_window() {
+        let (codes, single) = code_of(&codes()[1]);
+        let multi = multi_entries(&codes, &single);
+        for (i, &entry) in multi.iter().enumerate() {
+            // Decode greedily from the one-token table.
+            let (mut used, mut tokens) = (0, Vec::new());
+            while tokens.len() < MAX_PER_LOOKUP {
+                let e = single[i >> used];
+                let len = u32::from(e & 15);
+                if e & NO_TOKEN != 0 || used + len > TABLE_BITS {
+                    break;
+                }
+                tokens.push((e >> 8) as u8);
+                used += len;
+            }
+            assert_eq!(entry & 15, used, "window {i:#x}");
+            assert_eq!(((entry >> 4) & 3) as usize + 1, tokens.len(), "window {i:#x}");
+            for (k, &t) in tokens.iter().enumerate() {
+                assert_eq!((entry >> (8 + 8 * k)) as u8, t, "window {i:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_decode_back_on_both_paths_for_every_code_and_ragged_lengths() {
+        for lengths in codes() {
+            let (codes, single) = code_of(&lengths);
+            let multi = multi_entries(&codes, &single);
+            let used: Vec<u8> = (0..TOKEN_COUNT as u8).filter(|&t| lengths[usize::from(t)] > 0).collect();
+            for n in [0, 1, 3, 4, 5, 17, 100, 397, 1000, 4099] {
+                let tokens: Vec<u8> = (0..n).map(|i| used[(i * 7 + i / 3) % used.len()]).collect();
+                let mut results = Vec::new();
+                for kernels in [Kernels::detect(), Kernels::scalar()] {
+                    let room = n.div_ceil(4) * 12 / 8 + 1 + 8;
+                    let starts = [0, room, 2 * room, 3 * room];
+                    let mut buffer = vec![0xa5u8; 4 * room];
+                    let bits = encode(kernels, &codes, &tokens, &mut buffer, starts);
+                    let lanes: Vec<&[u8]> =
+                        (0..LANES).map(|l| &buffer[starts[l]..starts[l] + bits[l].div_ceil(8)]).collect();
+                    for (l, lane) in lanes.iter().enumerate() {
+                        let expected: u32 = tokens[lane_range(n, l)].iter().map(|&t| lengths[usize::from(t)]).sum();
+                        assert_eq!(bits[l], expected as usize, "lane {l} of {n}");
+                        if !bits[l].is_multiple_of(8) {
+                            assert_eq!(lane[lane.len() - 1] >> (bits[l] % 8), 0, "padding of lane {l}");
+                        }
+                    }
+                    let body = lanes.concat();
+                    let mut positions = [0usize; LANES];
+                    for l in 1..LANES {
+                        positions[l] = positions[l - 1] + lanes[l - 1].len() * 8;
+                    }
+                    let starts_bits = positions;
+                    let mut out = vec![0xffu8; n];
+                    let bad = decode(kernels, &multi, &single, &body, &mut positions, &mut out);
+                    assert!(!bad, "{n} tokens");
+                    assert_eq!(out, tokens, "{n} tokens");
+                    for l in 0..LANES {
+                        assert_eq!(positions[l] - starts_bits[l], bits[l], "lane {l} end");
+                    }
+                    results.push(body);
+                }
+                assert_eq!(results[0], results[1], "dispatched and scalar lanes differ");
+            }
+        }
+    }
+
+    #[test]
+    fn bits_that_begin_no_code_are_reported_and_any_bytes_decode_without_panicking() {
+        let (codes, single) = code_of(&codes()[2]);
+        let multi = multi_entries(&codes, &single);
+        // Token 5's code is a single 0 bit: a one bit begins no code.
+        for n in [1, 9, 500] {
+            for kernels in [Kernels::detect(), Kernels::scalar()] {
+                let mut out = vec![0u8; n];
+                let body = vec![0u8; n / 8 + 1];
+                assert!(!decode(kernels, &multi, &single, &body, &mut [0; LANES], &mut out));
+                assert!(out.iter().all(|&t| t == 5));
+                let body = vec![0xffu8; n + 4];
+                let mut positions = [0, 8, 16, 24];
+                assert!(decode(kernels, &multi, &single, &body, &mut positions, &mut out), "{n}");
+            }
+        }
+        // Arbitrary tables and bytes, positions past the end.
+        let mut state = 1u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let single: Box<SingleEntries> = Box::new(std::array::from_fn(|_| next() as u16));
+        let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next()));
+        let body: Vec<u8> = (0..300).map(|_| next() as u8).collect();
+        for n in [0, 7, 1000] {
+            for kernels in [Kernels::detect(), Kernels::scalar()] {
+                let mut out = vec![0u8; n];
+                let mut positions = [0, 100, 2399, 1 << 40];
+                let _ = decode(kernels, &multi, &single, &body, &mut positions, &mut out);
+                assert!(out.iter().all(|&t| usize::from(t) < 256));
+            }
+        }
+    }
+}
