@@ -44,3 +44,14 @@ pub fn lanes(smooth: bool) -> (Box<lilcom_kernels::token_decode::DecodeEntries>,
         .collect();
     (table, body, std::array::from_fn(|lane| lane * lane_bytes * 8))
 }
+
+/// A complete code of six bits for every token, for the token-lane kernels of format 1.4: the
+/// writer codes and the decoder's one-token and several-token tables.
+pub fn flat_token_code(
+) -> ([u32; 64], Box<lilcom_kernels::token_lanes::SingleEntries>, Box<lilcom_kernels::token_lanes::MultiEntries>) {
+    use lilcom_kernels::token_lanes::{multi_entries, single_entry, writer_code};
+    let codes: [u32; 64] = std::array::from_fn(|t| writer_code((t as u32).reverse_bits() >> 26, 6));
+    let single = Box::new(std::array::from_fn(|i| single_entry(((i as u32 & 63).reverse_bits() >> 26) as u8, 6)));
+    let multi = multi_entries(&codes, &single);
+    (codes, single, multi)
+}

@@ -8,7 +8,7 @@ mod common;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lilcom::{compress, decompress_with, CompressOptions, DecompressOptions};
 use lilcom_kernels::difference::{self, Axes, Shape3};
-use lilcom_kernels::{multi_decode, quantize, token_decode, token_encode, tokens, Kernels};
+use lilcom_kernels::{multi_decode, quantize, raw_segments, token_decode, token_encode, token_lanes, tokens, Kernels};
 use std::hint::black_box;
 
 fn kernels(c: &mut Criterion) {
@@ -71,6 +71,34 @@ fn kernels(c: &mut Criterion) {
         let starts: [usize; 4] = std::array::from_fn(|lane| lane * values.len() * 6 / 4);
         group.bench_function(format!("lane_encode/{name}"), |b| {
             b.iter(|| token_encode::encode_lanes(k, &merged, black_box(&toks), &out, &mut lanes, starts))
+        });
+        // Format 1.4: the tokens alone in four lanes (a code of six bits each), the raw bits in
+        // four segments; written, then read.
+        let (codes, single, multi) = common::flat_token_code();
+        group.bench_function(format!("token_lanes_encode/{name}"), |b| {
+            b.iter(|| token_lanes::encode(k, &codes, black_box(&toks), &mut lanes, starts))
+        });
+        let token_bits = token_lanes::encode(k, &codes, &toks, &mut lanes, starts);
+        let mut decoded = vec![0u8; toks.len()];
+        group.bench_function(format!("token_lanes_decode/{name}"), |b| {
+            b.iter(|| {
+                let mut positions = starts.map(|s| s * 8);
+                token_lanes::decode(k, &multi, &single, black_box(&lanes), &mut positions, &mut decoded)
+            })
+        });
+        debug_assert!(token_bits.iter().all(|&bits| bits == toks.len() / 4 * 6));
+        let mut segments = vec![0u8; values.len() * 4 + 64];
+        let segment_starts: [usize; 4] = std::array::from_fn(|lane| lane * (values.len() + 16));
+        group.bench_function(format!("raw_pack/{name}"), |b| {
+            b.iter(|| raw_segments::pack(k, black_box(&toks), &out, &mut segments, segment_starts))
+        });
+        let bits = raw_segments::pack(k, &toks, &out, &mut segments, segment_starts);
+        let stream: Vec<u8> = (0..4)
+            .flat_map(|l| segments[segment_starts[l]..segment_starts[l] + bits[l].div_ceil(8)].to_vec())
+            .collect();
+        let mut residuals = vec![0i32; values.len()];
+        group.bench_function(format!("raw_unpack/{name}"), |b| {
+            b.iter(|| raw_segments::unpack(k, black_box(&toks), &stream, &mut residuals))
         });
     }
     group.finish();

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use lilcom_kernels::difference::{self, Axes, Shape3};
-use lilcom_kernels::{interpolate, multi_decode, quantize, token_decode, tokens, Kernels};
+use lilcom_kernels::{interpolate, multi_decode, quantize, raw_segments, token_decode, token_lanes, tokens, Kernels};
 
 fuzz_target!(|data: &[u8]| {
     let kernels = Kernels::detect();
@@ -56,6 +56,60 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!((&r1, &s1), (&r2, &s2));
     assert!(ints.iter().zip(&s1).all(|(&v, &t)| tokens::token_of(v) == t));
 
+    // Format 1.4's raw segments: the same bytes from both writers, the residuals back from both
+    // readers; arbitrary tokens and bytes read the same on both paths.
+    let room = ints.len().div_ceil(4) * 31 / 8 + 9;
+    let starts = [0, room, 2 * room, 3 * room];
+    let (mut w1, mut w2) = (vec![0u8; 4 * room], vec![0u8; 4 * room]);
+    let bits = raw_segments::pack_scalar(&s1, &r1, &mut w1, starts);
+    assert_eq!(bits, raw_segments::pack(kernels, &s1, &r1, &mut w2, starts));
+    let segments: Vec<u8> = (0..4).flat_map(|l| w1[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec()).collect();
+    assert_eq!(
+        segments,
+        (0..4).flat_map(|l| w2[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec()).collect::<Vec<u8>>()
+    );
+    let (mut u1, mut u2) = (vec![0i32; ints.len()], vec![0i32; ints.len()]);
+    assert_eq!(raw_segments::unpack_scalar(&s1, &segments, &mut u1), segments.len());
+    assert_eq!(raw_segments::unpack(kernels, &s1, &segments, &mut u2), segments.len());
+    assert_eq!((&u1, &u2), (&ints, &ints));
+    let arbitrary_tokens = &data[1..];
+    let (mut u1, mut u2) = (vec![0i32; arbitrary_tokens.len()], vec![0i32; arbitrary_tokens.len()]);
+    let end = raw_segments::unpack_scalar(arbitrary_tokens, data, &mut u1);
+    assert_eq!(end, raw_segments::unpack(kernels, arbitrary_tokens, data, &mut u2));
+    assert_eq!(u1, u2);
+
+    // Format 1.4's token lanes under a complete code of six bits for every token: the same
+    // lanes from both writers, the tokens back from both readers; arbitrary tables read any
+    // bytes the same on both paths.
+    let flat: [u32; tokens::TOKEN_COUNT] =
+        std::array::from_fn(|t| token_lanes::writer_code((t as u32).reverse_bits() >> 26, 6));
+    let single: Box<token_lanes::SingleEntries> =
+        Box::new(std::array::from_fn(|i| token_lanes::single_entry(((i as u32 & 63).reverse_bits() >> 26) as u8, 6)));
+    let multi = token_lanes::multi_entries(&flat, &single);
+    let room = s1.len().div_ceil(4) * 6 / 8 + 9;
+    let starts = [0, room, 2 * room, 3 * room];
+    let (mut w1, mut w2) = (vec![0u8; 4 * room], vec![0u8; 4 * room]);
+    let bits = token_lanes::encode_scalar(&flat, &s1, &mut w1, starts);
+    assert_eq!(bits, token_lanes::encode(kernels, &flat, &s1, &mut w2, starts));
+    assert_eq!(w1, w2);
+    for k in [kernels, Kernels::scalar()] {
+        let mut positions = starts.map(|s| s * 8);
+        let mut decoded = vec![0u8; s1.len()];
+        assert!(!token_lanes::decode(k, &multi, &single, &w1, &mut positions, &mut decoded));
+        assert_eq!(decoded, s1);
+        assert_eq!(positions, std::array::from_fn(|l| starts[l] * 8 + bits[l]));
+    }
+    let arbitrary_single: Box<token_lanes::SingleEntries> =
+        Box::new(std::array::from_fn(|i| u16::from(data[i % data.len()]) << 8 | u16::from(data[(i + 1) % data.len()])));
+    let arbitrary_multi: Box<token_lanes::MultiEntries> =
+        Box::new(std::array::from_fn(|i| words[i % words.len().max(1)]));
+    let mut p1 = [0, 7, data.len() * 4, data.len() * 8 + 3];
+    let mut p2 = p1;
+    let (mut t1, mut t2) = (vec![0u8; data.len() * 3], vec![0u8; data.len() * 3]);
+    let bad1 = token_lanes::decode_scalar(&arbitrary_multi, &arbitrary_single, data, &mut p1, &mut t1);
+    let bad2 = token_lanes::decode(kernels, &arbitrary_multi, &arbitrary_single, data, &mut p2, &mut t2);
+    assert_eq!((bad1, p1, &t1), (bad2, p2, &t2));
+
     let n = ints.len();
     if n > 0 {
         let inner = 1 + usize::from(data[0] >> 4) % n;
@@ -83,7 +137,8 @@ fuzz_target!(|data: &[u8]| {
 
     // The lane decoder on the input as lanes, with a table of arbitrary entries drawn from it
     // (valid or not): the same values, positions and verdict from both paths, and no panic.
-    let mut state = words.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &w| (h ^ u64::from(w)).wrapping_mul(0x100_0000_01b3));
+    let mut state =
+        words.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &w| (h ^ u64::from(w)).wrapping_mul(0x100_0000_01b3));
     let table: Box<token_decode::DecodeEntries> = Box::new(std::array::from_fn(|_| {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (state >> 32) as u32

@@ -46,6 +46,10 @@ const NO_TOKENS: u32 = 1 << 7;
 /// The most tokens one several-token entry holds.
 pub const MAX_PER_LOOKUP: usize = 3;
 
+/// The most tokens an entry can claim, whatever the table: its count field has two bits. Blocks
+/// are sized by this, so that any table decodes without panicking.
+const MOST_PER_ENTRY: usize = 4;
+
 /// The one-token entry of `token` with a code of `code_len` bits (1..=12).
 pub fn single_entry(token: u8, code_len: u32) -> u16 {
     debug_assert!((1..=TABLE_BITS).contains(&code_len) && usize::from(token) < TOKEN_COUNT);
@@ -307,9 +311,9 @@ pub fn decode_scalar(
     let mut at: [usize; LANES] = std::array::from_fn(|l| lane_range(n, l).start);
     let mut seen = 0u32;
     // Blocks of lookups that stay inside every lane's output (each lookup writes four bytes and
-    // moves at most three) and inside `body` (each moves at most 15 bits) run unchecked.
+    // moves at most four) and inside `body` (each moves at most 15 bits) run unchecked.
     let reach = (BLOCK * 15).div_ceil(8) + 8;
-    while (0..LANES).all(|l| at[l] + MAX_PER_LOOKUP * BLOCK < ends[l]) {
+    while (0..LANES).all(|l| at[l] + MOST_PER_ENTRY * BLOCK < ends[l]) {
         if positions.iter().all(|&p| p / 8 + reach <= body.len()) {
             multi_block::<true>(multi, body, positions, out, &mut at, &mut seen);
         } else {
@@ -475,7 +479,8 @@ mod tests {
             (state >> 33) as u32
         };
         let single: Box<SingleEntries> = Box::new(std::array::from_fn(|_| next() as u16));
-        let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next()));
+        // Every entry claims four tokens, the count field's most, which no built table does.
+        let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next() | 0x30));
         let body: Vec<u8> = (0..300).map(|_| next() as u8).collect();
         for n in [0, 7, 1000] {
             for kernels in [Kernels::detect(), Kernels::scalar()] {
