@@ -72,10 +72,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(raw_segments::unpack_scalar(&s1, &segments, &mut u1), segments.len());
     assert_eq!(raw_segments::unpack(kernels, &s1, &segments, &mut u2), segments.len());
     assert_eq!((&u1, &u2), (&ints, &ints));
+    assert_eq!(raw_segments::unpack(kernels.without_vbmi(), &s1, &segments, &mut u2), segments.len());
+    assert_eq!(&u2, &ints);
     let arbitrary_tokens = &data[1..];
     let (mut u1, mut u2) = (vec![0i32; arbitrary_tokens.len()], vec![0i32; arbitrary_tokens.len()]);
     let end = raw_segments::unpack_scalar(arbitrary_tokens, data, &mut u1);
     assert_eq!(end, raw_segments::unpack(kernels, arbitrary_tokens, data, &mut u2));
+    assert_eq!(u1, u2);
+    assert_eq!(end, raw_segments::unpack(kernels.without_vbmi(), arbitrary_tokens, data, &mut u2));
     assert_eq!(u1, u2);
 
     // Format 1.4's token lanes under a complete code of six bits for every token: the same

@@ -32,6 +32,12 @@ impl Kernels {
         Kernels { arch: Arch::new(), scalar: true, vbmi: false }
     }
 
+    /// The same kernels but those written for AVX-512 with VBMI, which fall back to the AVX2 ones:
+    /// to test and measure those on a machine that has VBMI. The results are the same.
+    pub fn without_vbmi(self) -> Self {
+        Kernels { vbmi: false, ..self }
+    }
+
     /// True when the kernels written for AVX-512 with VBMI (byte permutes across the register)
     /// run: the CPU has them and the scalar references are not forced.
     pub fn has_vbmi(&self) -> bool {
@@ -61,6 +67,19 @@ impl Kernels {
         #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         {
             "scalar"
+        }
+    }
+
+    /// True when the kernels written for AVX2 directly run: the CPU has it (pulp's x86-64-v3 or
+    /// v4) and the scalar references are not forced.
+    pub fn has_avx2(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            !self.scalar && matches!(self.arch, Arch::V3(_) | Arch::V4(_))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
         }
     }
 

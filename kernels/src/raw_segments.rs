@@ -239,6 +239,11 @@ pub fn unpack(kernels: Kernels, tokens: &[u8], stream: &[u8], out: &mut [i32]) -
         // SAFETY: the CPU has AVX-512 F, BW and VBMI (`has_vbmi`).
         return unsafe { vbmi::unpack(tokens, stream, out) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_avx2() {
+        // SAFETY: the CPU has AVX2 (`has_avx2`).
+        return unsafe { avx2::unpack(tokens, stream, out) };
+    }
     simd_op!(Op<'a> { tokens: &'a [u8], stream: &'a [u8], out: &'a mut [i32] } -> usize
         => unpack_scalar(tokens, stream, out));
     kernels.run(Op { tokens, stream, out, _borrows: PhantomData })
@@ -383,7 +388,7 @@ mod tests {
                         }
                     }
                     let stream = segments.concat();
-                    for unpacking in [Kernels::detect(), Kernels::scalar()] {
+                    for unpacking in [Kernels::detect(), Kernels::detect().without_vbmi(), Kernels::scalar()] {
                         let mut out = vec![7i32; n];
                         assert_eq!(unpack(unpacking, &tokens, &stream, &mut out), stream.len(), "widest {widest}, {n}");
                         assert_eq!(out, values, "widest {widest}, {n}");
@@ -406,7 +411,7 @@ mod tests {
         let bits = pack_scalar(&tokens, &raw, &mut buffer, [0, room, 2 * room, 3 * room]);
         let stream: Vec<u8> =
             (0..LANES).flat_map(|l| buffer[l * room..l * room + bits[l].div_ceil(8)].to_vec()).collect();
-        for kernels in [Kernels::detect(), Kernels::scalar()] {
+        for kernels in [Kernels::detect(), Kernels::detect().without_vbmi(), Kernels::scalar()] {
             let mut out = vec![0i32; values.len()];
             for cut in [0, 1, 100, stream.len() - 1] {
                 // Bits past the end read as zeros; the end reported is where the bits would end.
@@ -421,5 +426,99 @@ mod tests {
             assert_eq!(unpack(kernels, &high, &stream, &mut out), stream.len());
             assert_eq!(out, values);
         }
+    }
+}
+
+/// The unpacking written for AVX2: eight elements per step, as [`vbmi`] does sixteen, with each
+/// half's bits taken from its own sixteen-byte load by an in-lane byte shuffle.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// Raw-bit counts up to this take the vector path: four of them and a seven-bit start fit in
+    /// each half's sixteen bytes, and each element's bits and shift fit its four bytes.
+    const VECTOR_UP_TO: i32 = 25;
+
+    /// [`unpack_scalar`], on AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn unpack(tokens: &[u8], stream: &[u8], out: &mut [i32]) -> usize {
+        unpack_with(tokens, stream, out, |t, s, p, o| {
+            // SAFETY: this closure runs inside a function compiled for, and only called on, a CPU
+            // with AVX2.
+            unsafe { segment(t, s, p, o) }
+        })
+    }
+
+    /// Decodes whole steps of eight elements of one segment from bit `*position`, while the 32
+    /// bytes from the step's first byte lie inside `stream` and the elements' raw bits are at most
+    /// [`VECTOR_UP_TO`]; returns how many elements it decoded (as final residuals).
+    #[target_feature(enable = "avx2")]
+    unsafe fn segment(tokens: &[u8], stream: &[u8], position: &mut usize, out: &mut [i32]) -> usize {
+        let zero = _mm256_setzero_si256();
+        let ones = _mm256_set1_epi32(1);
+        let mut done = 0;
+        while done + 8 <= tokens.len() && *position / 8 + 32 <= stream.len() {
+            // SAFETY: `done + 8 <= tokens.len()`: the eight bytes are inside `tokens`.
+            let eight = unsafe { _mm_loadl_epi64(tokens[done..].as_ptr().cast()) };
+            let t = _mm256_and_si256(_mm256_cvtepu8_epi32(eight), _mm256_set1_epi32(TOKEN_COUNT as i32 - 1));
+            // Counts and tops from the token (see `tokens`): below 16 the token is the value;
+            // below 56, width w = 5 + (t - 16) / 2 with w - 2 raw bits under a top of 2 | (t & 1);
+            // from 56, t - 32 raw bits under a top of 1.
+            let small = _mm256_cmpgt_epi32(_mm256_set1_epi32(16), t);
+            let wide = _mm256_cmpgt_epi32(t, _mm256_set1_epi32(55));
+            let middle_width = _mm256_sub_epi32(_mm256_srli_epi32::<1>(t), _mm256_set1_epi32(5));
+            let width = _mm256_blendv_epi8(middle_width, _mm256_sub_epi32(t, _mm256_set1_epi32(32)), wide);
+            let width = _mm256_andnot_si256(small, width);
+            let middle_top = _mm256_or_si256(_mm256_set1_epi32(2), _mm256_and_si256(t, ones));
+            let top = _mm256_blendv_epi8(_mm256_blendv_epi8(middle_top, ones, wide), t, small);
+            if _mm256_movemask_epi8(_mm256_cmpgt_epi32(width, _mm256_set1_epi32(VECTOR_UP_TO))) != 0 {
+                break;
+            }
+            // Inclusive prefix sum of the widths: within each half, then the low half's total
+            // added to the high half.
+            let mut end = _mm256_add_epi32(width, _mm256_slli_si256::<4>(width));
+            end = _mm256_add_epi32(end, _mm256_slli_si256::<8>(end));
+            let low_total = _mm256_permutevar8x32_epi32(end, _mm256_set1_epi32(3));
+            end = _mm256_add_epi32(end, _mm256_blend_epi32::<0b1111_0000>(zero, low_total));
+            let start = _mm256_add_epi32(_mm256_sub_epi32(end, width), _mm256_set1_epi32((*position % 8) as i32));
+            let byte = _mm256_srli_epi32::<3>(start);
+            // Each half reads sixteen bytes from its first element's byte.
+            let first = *position / 8;
+            let high_byte = _mm256_extract_epi32::<4>(byte);
+            // SAFETY: `first + 32 <= stream.len()`, and `high_byte` is at most (3 * 25 + 7) / 8
+            // + 25 / 2 < 16: both sixteen-byte loads are inside `stream`.
+            let data = unsafe {
+                let low = _mm_loadu_si128(stream[first..].as_ptr().cast());
+                let high = _mm_loadu_si128(stream[first + high_byte as usize..].as_ptr().cast());
+                _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(low), high)
+            };
+            let local =
+                _mm256_sub_epi32(byte, _mm256_set_epi32(high_byte, high_byte, high_byte, high_byte, 0, 0, 0, 0));
+            // Each element's byte offset in all four bytes of its lane, plus 0, 1, 2, 3.
+            let spread = _mm256_shuffle_epi8(
+                local,
+                _mm256_setr_epi8(
+                    0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12,
+                    12,
+                ),
+            );
+            let index = _mm256_add_epi8(spread, _mm256_set1_epi32(0x0302_0100));
+            let window = _mm256_shuffle_epi8(data, index);
+            let shifted = _mm256_srlv_epi32(window, _mm256_and_si256(start, _mm256_set1_epi32(7)));
+            let mask = _mm256_sub_epi32(_mm256_sllv_epi32(ones, width), ones);
+            let u = _mm256_or_si256(_mm256_and_si256(shifted, mask), _mm256_sllv_epi32(top, width));
+            // Zigzag back: (u >> 1) ^ -(u & 1).
+            let residual =
+                _mm256_xor_si256(_mm256_srli_epi32::<1>(u), _mm256_sub_epi32(zero, _mm256_and_si256(u, ones)));
+            // SAFETY: `done + 8 <= out.len()` (out is as long as tokens).
+            unsafe { _mm256_storeu_si256(out[done..done + 8].as_mut_ptr().cast(), residual) };
+            *position += _mm256_extract_epi32::<7>(end) as usize;
+            done += 8;
+        }
+        done
     }
 }
