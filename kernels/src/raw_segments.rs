@@ -92,6 +92,42 @@ fn put_raw<const FAST: bool, const STEP: usize>(
 /// their token allows spoil the segment, never memory.
 #[inline(always)]
 pub fn pack_scalar(tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize; LANES]) -> [usize; LANES] {
+    pack_with(tokens, raw, buffer, starts, |_, _, _, _| false)
+}
+
+/// Writes precombined groups, `bits[l][q]` of `lens[l][q]` bits (at most 56), to lane or segment
+/// `l`, one store per group.
+#[inline(always)]
+pub(crate) fn put_groups<const FAST: bool, const N: usize>(
+    bits: &[[u64; N]; LANES],
+    lens: &[[u32; N]; LANES],
+    buffer: &mut [u8],
+    positions: &mut [usize; LANES],
+    pending: &mut [u64; LANES],
+) {
+    let [mut p0, mut p1, mut p2, mut p3] = *positions;
+    let [mut a0, mut a1, mut a2, mut a3] = *pending;
+    for q in 0..N {
+        put::<FAST>(buffer, &mut p0, &mut a0, bits[0][q], lens[0][q] as usize);
+        put::<FAST>(buffer, &mut p1, &mut a1, bits[1][q], lens[1][q] as usize);
+        put::<FAST>(buffer, &mut p2, &mut a2, bits[2][q], lens[2][q] as usize);
+        put::<FAST>(buffer, &mut p3, &mut a3, bits[3][q], lens[3][q] as usize);
+    }
+    *positions = [p0, p1, p2, p3];
+    *pending = [a0, a1, a2, a3];
+}
+
+/// [`pack_scalar`], with `quads(tokens, raw, bits, lens)` combining a whole block of one segment's
+/// elements, four per group, when it can (returning whether it did), for elements of at most 14
+/// raw bits.
+#[inline(always)]
+fn pack_with(
+    tokens: &[u8],
+    raw: &[i32],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
+    quads: impl Fn(&[u8], &[i32], &mut [u64; BLOCK / 4], &mut [u32; BLOCK / 4]) -> bool,
+) -> [usize; LANES] {
     assert_eq!(tokens.len(), raw.len());
     let n = tokens.len();
     let mut positions = starts.map(|s| s * 8);
@@ -115,6 +151,18 @@ pub fn pack_scalar(tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize
         let r: [&[i32]; LANES] = std::array::from_fn(|l| &raw[block(l)]);
         let fast = positions.iter().all(|&p| p / 8 + reach <= buffer.len());
         let (p, a) = (&mut positions, &mut pending);
+        if step == 4 && fast && t[0].len() == BLOCK {
+            let mut bits = [[0u64; BLOCK / 4]; LANES];
+            let mut lens = [[0u32; BLOCK / 4]; LANES];
+            let mut combined = true;
+            for l in 0..LANES {
+                combined &= quads(t[l], r[l], &mut bits[l], &mut lens[l]);
+            }
+            if combined {
+                put_groups::<true, { BLOCK / 4 }>(&bits, &lens, buffer, p, a);
+                continue;
+            }
+        }
         match (fast, step) {
             (true, 4) => put_raw::<true, 4>(t, r, buffer, p, a),
             (true, 2) => put_raw::<true, 2>(t, r, buffer, p, a),
@@ -140,6 +188,11 @@ pub fn pack_scalar(tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize
 
 /// The dispatched [`pack_scalar`].
 pub fn pack(kernels: Kernels, tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize; LANES]) -> [usize; LANES] {
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW and VBMI (`has_vbmi`).
+        return unsafe { vbmi::pack(tokens, raw, buffer, starts) };
+    }
     simd_op!(Op<'a> {
         tokens: &'a [u8],
         raw: &'a [i32],
@@ -253,7 +306,7 @@ pub fn unpack(kernels: Kernels, tokens: &[u8], stream: &[u8], out: &mut [i32]) -
 /// prefix sum of their raw-bit counts, their bits gathered from one 64-byte load by a byte
 /// permute.
 #[cfg(target_arch = "x86_64")]
-mod vbmi {
+pub(crate) mod vbmi {
     use super::*;
     use std::arch::x86_64::*;
 
@@ -286,6 +339,80 @@ mod vbmi {
             // with AVX-512 F, BW and VBMI.
             unsafe { segment(t, s, p, o) }
         })
+    }
+
+    /// [`pack_scalar`], on AVX-512: groups of four elements combined sixteen elements at a time.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VBMI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    pub(super) unsafe fn pack(tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize; LANES]) -> [usize; LANES] {
+        pack_with(tokens, raw, buffer, starts, |t, r, bits, lens| {
+            // SAFETY: this closure runs inside a function compiled for, and only called on, a CPU
+            // with AVX-512 F, BW and VBMI.
+            unsafe { quads(t, r, bits, lens) }
+        })
+    }
+
+    /// Combines a block of one segment's elements (of at most 14 raw bits, which the caller
+    /// checked) four at a time: `bits[q]` holds elements `4q..4q + 4`'s raw bits back to back,
+    /// `lens[q]` their count. Returns true.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn quads(tokens: &[u8], raw: &[i32], bits: &mut [u64; BLOCK / 4], lens: &mut [u32; BLOCK / 4]) -> bool {
+        let table: [__m512i; 4] = std::array::from_fn(|k| {
+            // SAFETY: 16 of the table's 64 entries, inside it.
+            unsafe { _mm512_loadu_si512(TOKEN_FIELDS[16 * k..].as_ptr().cast()) }
+        });
+        let (tokens, raw) = (&tokens[..BLOCK], &raw[..BLOCK]);
+        for step in 0..BLOCK / 16 {
+            // SAFETY: sixteen bytes and sixteen i32 from `16 * step`, inside the block.
+            let (t, r) = unsafe {
+                (
+                    _mm512_cvtepu8_epi32(_mm_loadu_si128(tokens[16 * step..].as_ptr().cast())),
+                    _mm512_loadu_si512(raw[16 * step..].as_ptr().cast()),
+                )
+            };
+            let t = _mm512_and_si512(t, _mm512_set1_epi32(TOKEN_COUNT as i32 - 1));
+            let low = _mm512_permutex2var_epi32(table[0], t, table[1]);
+            let high = _mm512_permutex2var_epi32(table[2], t, table[3]);
+            let fields = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(t, _mm512_set1_epi32(32)), low, high);
+            let width = _mm512_and_si512(fields, _mm512_set1_epi32(0xff));
+            // SAFETY: the CPU has AVX-512 F (this function's features); four groups from
+            // `4 * step`, inside `bits` and `lens`.
+            unsafe { combine_groups(width, r, &mut bits[4 * step..], &mut lens[4 * step..]) };
+        }
+        true
+    }
+
+    /// Combines sixteen elements, `values` of `widths` bits each (at most 14), four at a time:
+    /// writes `bits[0..4]`, each four elements' bits back to back, and `lens[0..4]`, their counts.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F; `bits` and `lens` must hold at least four each.
+    #[target_feature(enable = "avx512f")]
+    pub(crate) unsafe fn combine_groups(widths: __m512i, values: __m512i, bits: &mut [u64], lens: &mut [u32]) {
+        assert!(bits.len() >= 4 && lens.len() >= 4);
+        let zero = _mm512_setzero_si512();
+        // Each element's place in its group: the widths before it in the group.
+        let end = _mm512_add_epi32(widths, _mm512_maskz_mov_epi32(0xeeee, _mm512_alignr_epi32::<15>(widths, zero)));
+        let end = _mm512_add_epi32(end, _mm512_maskz_mov_epi32(0xcccc, _mm512_alignr_epi32::<14>(end, zero)));
+        let place = _mm512_sub_epi32(end, widths);
+        let shifted =
+            |half: __m256i, at: __m256i| _mm512_sllv_epi64(_mm512_cvtepu32_epi64(half), _mm512_cvtepu32_epi64(at));
+        let or_groups = |x: __m512i| {
+            let x = _mm512_or_si512(x, _mm512_permutex_epi64::<0b10_11_00_01>(x));
+            _mm512_or_si512(x, _mm512_permutex_epi64::<0b01_00_11_10>(x))
+        };
+        let low = or_groups(shifted(_mm512_castsi512_si256(values), _mm512_castsi512_si256(place)));
+        let high = or_groups(shifted(_mm512_extracti64x4_epi64::<1>(values), _mm512_extracti64x4_epi64::<1>(place)));
+        let four = _mm512_permutex2var_epi64(low, _mm512_setr_epi64(0, 4, 8, 12, 0, 4, 8, 12), high);
+        let counts =
+            _mm512_permutexvar_epi32(_mm512_setr_epi32(3, 7, 11, 15, 3, 7, 11, 15, 3, 7, 11, 15, 3, 7, 11, 15), end);
+        // SAFETY: four u64 and four u32, inside `bits` and `lens` (checked above).
+        unsafe {
+            _mm256_storeu_si256(bits.as_mut_ptr().cast(), _mm512_castsi512_si256(four));
+            _mm_storeu_si128(lens.as_mut_ptr().cast(), _mm512_castsi512_si128(counts));
+        }
     }
 
     /// Decodes whole steps of sixteen elements of one segment from bit `*position`, while the 64

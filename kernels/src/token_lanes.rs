@@ -169,16 +169,33 @@ pub fn encode_scalar(
     buffer: &mut [u8],
     starts: [usize; LANES],
 ) -> [usize; LANES] {
+    encode_with(codes, tokens, buffer, starts, |_, _, _| false)
+}
+
+/// Tokens per lane written between checks of the room left.
+const WRITE_BLOCK: usize = 256;
+
+/// [`encode_scalar`], with `groups(tokens, bits, lens)` combining a whole block of one lane's
+/// codes, four per group, when it can (returning whether it did).
+#[inline(always)]
+fn encode_with(
+    codes: &[u32; TOKEN_COUNT],
+    tokens: &[u8],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
+    groups: impl Fn(&[u8], &mut [u64; WRITE_BLOCK / 4], &mut [u32; WRITE_BLOCK / 4]) -> bool,
+) -> [usize; LANES] {
     let n = tokens.len();
     let lanes: [&[u8]; LANES] = std::array::from_fn(|l| &tokens[lane_range(n, l)]);
     let mut positions = starts.map(|s| s * 8);
     let mut pending = [0u64; LANES];
     // Every lane holds at least n / 4 tokens; blocks of whole quads of each go first.
-    const BLOCK: usize = 256;
+    const BLOCK: usize = WRITE_BLOCK;
     let whole = n / LANES / 4 * 4;
     let reach = BLOCK / 4 * 6 + 16;
-    // Tokens of 64 and up count as their value modulo 64, as elsewhere.
-    let pairs = pair_codes(codes);
+    // Tokens of 64 and up count as their value modulo 64, as elsewhere. The pair table is built
+    // only for blocks that `groups` does not combine.
+    let mut pairs: Option<Box<PairCodes>> = None;
     let masked: Vec<u8>;
     let lanes = if tokens.iter().all(|&t| usize::from(t) < TOKEN_COUNT) {
         lanes
@@ -188,10 +205,30 @@ pub fn encode_scalar(
     };
     for first in (0..whole).step_by(BLOCK) {
         let block = lanes.map(|lane| &lane[first..whole.min(first + BLOCK)]);
-        if positions.iter().all(|&p| p / 8 + reach <= buffer.len()) {
-            put_quads::<true>(&pairs, block, buffer, &mut positions, &mut pending);
+        let fast = positions.iter().all(|&p| p / 8 + reach <= buffer.len());
+        if fast && block[0].len() == BLOCK {
+            let mut bits = [[0u64; BLOCK / 4]; LANES];
+            let mut lens = [[0u32; BLOCK / 4]; LANES];
+            let mut combined = true;
+            for l in 0..LANES {
+                combined &= groups(block[l], &mut bits[l], &mut lens[l]);
+            }
+            if combined {
+                crate::raw_segments::put_groups::<true, { BLOCK / 4 }>(
+                    &bits,
+                    &lens,
+                    buffer,
+                    &mut positions,
+                    &mut pending,
+                );
+                continue;
+            }
+        }
+        let pairs = pairs.get_or_insert_with(|| pair_codes(codes));
+        if fast {
+            put_quads::<true>(pairs, block, buffer, &mut positions, &mut pending);
         } else {
-            put_quads::<false>(&pairs, block, buffer, &mut positions, &mut pending);
+            put_quads::<false>(pairs, block, buffer, &mut positions, &mut pending);
         }
     }
     for l in 0..LANES {
@@ -223,7 +260,55 @@ pub fn encode(
         buffer: &'a mut [u8],
         starts: [usize; LANES],
     } -> [usize; LANES] => encode_scalar(codes, tokens, buffer, starts));
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW and VBMI (`has_vbmi`).
+        return unsafe { vbmi::encode(codes, tokens, buffer, starts) };
+    }
     kernels.run(Op { codes, tokens, buffer, starts, _borrows: PhantomData })
+}
+
+/// The writer on AVX-512: sixteen codes looked up and combined four at a time per step.
+#[cfg(target_arch = "x86_64")]
+mod vbmi {
+    use super::*;
+    use crate::raw_segments::vbmi::combine_groups;
+    use std::arch::x86_64::*;
+
+    /// [`encode_scalar`], on AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VBMI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    pub(super) unsafe fn encode(
+        codes: &[u32; TOKEN_COUNT],
+        tokens: &[u8],
+        buffer: &mut [u8],
+        starts: [usize; LANES],
+    ) -> [usize; LANES] {
+        let table: [__m512i; 4] = std::array::from_fn(|k| {
+            // SAFETY: 16 of the table's 64 entries, inside it.
+            unsafe { _mm512_loadu_si512(codes[16 * k..].as_ptr().cast()) }
+        });
+        encode_with(codes, tokens, buffer, starts, |block, bits, lens| {
+            for step in 0..WRITE_BLOCK / 16 {
+                // SAFETY: this closure runs inside a function compiled for, and only called on, a
+                // CPU with AVX-512 F, BW and VBMI; the sixteen bytes from `16 * step` are inside
+                // the block of WRITE_BLOCK; four groups from `4 * step` are inside `bits`, `lens`.
+                unsafe {
+                    let t = _mm512_cvtepu8_epi32(_mm_loadu_si128(block[16 * step..16 * step + 16].as_ptr().cast()));
+                    let t = _mm512_and_si512(t, _mm512_set1_epi32(TOKEN_COUNT as i32 - 1));
+                    let low = _mm512_permutex2var_epi32(table[0], t, table[1]);
+                    let high = _mm512_permutex2var_epi32(table[2], t, table[3]);
+                    let c = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(t, _mm512_set1_epi32(32)), low, high);
+                    let width = _mm512_and_si512(_mm512_srli_epi32::<16>(c), _mm512_set1_epi32(15));
+                    let code = _mm512_and_si512(c, _mm512_set1_epi32(0xffff));
+                    combine_groups(width, code, &mut bits[4 * step..], &mut lens[4 * step..]);
+                }
+            }
+            true
+        })
+    }
 }
 
 /// One several-token lookup of a lane at bit `*position`: writes its tokens from `out[*at]` (and
