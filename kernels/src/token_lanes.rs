@@ -311,6 +311,12 @@ mod vbmi {
     }
 }
 
+/// The 12 bits of `body` from bit `position`: a table index. `FAST` as for [`word_at`].
+#[inline(always)]
+fn window_at<const FAST: bool>(body: &[u8], position: usize) -> usize {
+    (word_at::<FAST>(body, position / 8) >> (position % 8)) as usize & ((1 << TABLE_BITS) - 1)
+}
+
 /// One several-token lookup of a lane at bit `*position`: writes its tokens from `out[*at]` (and
 /// up to four bytes, the last ones to be overwritten by later lookups) and moves on. `FAST`
 /// promises that the eight bytes of `body` at the lane's byte are inside it. ORs the entry into
@@ -324,8 +330,7 @@ fn multi_step<const FAST: bool>(
     at: &mut usize,
     seen: &mut u32,
 ) {
-    let window = word_at::<FAST>(body, *position / 8) >> (*position % 8);
-    let entry = multi[window as usize & ((1 << TABLE_BITS) - 1)];
+    let entry = multi[window_at::<FAST>(body, *position)];
     *seen |= entry;
     // Checked, although `FAST` blocks stay inside `out`: without the branch the compiler turns
     // the four lanes' steps into gathers, which ran a fifth slower.
@@ -369,8 +374,7 @@ fn single_step(
     at: &mut usize,
     seen: &mut bool,
 ) {
-    let window = word_at::<false>(body, *position / 8) >> (*position % 8);
-    let entry = single[window as usize & ((1 << TABLE_BITS) - 1)];
+    let entry = single[window_at::<false>(body, *position)];
     *seen |= entry & NO_TOKEN != 0;
     out[*at] = (entry >> 8) as u8 & 63;
     *at += 1;
