@@ -42,7 +42,7 @@ pub(crate) fn put<const FAST: bool>(buffer: &mut [u8], position: &mut usize, pen
         // SAFETY: `FAST` is only chosen by `encode_lanes_scalar`, `token_lanes::encode_scalar`
         // and `raw_segments::pack_scalar`, after checking that every lane starts at least `reach`
         // bytes before the end of `buffer`; each store moves a lane by at most MAX_ELEMENT_BITS
-        // bits (48 and 62 in the other two), which `reach` allows for every store of the block
+        // bits (60 for `token_lanes`' groups of four codes of a 4-bit length field, 56 for `raw_segments`), which `reach` allows for every store of the block
         // plus the eight bytes of this store. The write is unaligned-safe.
         unsafe { buffer.as_mut_ptr().add(byte).cast::<u64>().write_unaligned(pending.to_le()) };
     } else {

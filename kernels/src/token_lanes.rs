@@ -159,7 +159,8 @@ fn put_quads<const FAST: bool>(
 
 /// Writes `tokens` into the four lanes, lane `l` (the tokens of [`lane_range`]`(n, l)`) from byte
 /// `starts[l]` of `buffer`, and returns each lane's length in bits. `codes` describes each token
-/// (see [`writer_code`]). Each lane needs eight bytes more room than its bits before the next
+/// (see [`writer_code`]; lengths above 12 are written as given and read back by no table). Each
+/// lane needs eight bytes more room than its bits before the next
 /// lane starts or the buffer ends; the bytes past a lane's last bit are overwritten with zeros.
 /// Too little room spoils the next lane; a lane that would run past the buffer's end panics.
 #[inline(always)]
@@ -192,7 +193,9 @@ fn encode_with(
     // Every lane holds at least n / 4 tokens; blocks of whole quads of each go first.
     const BLOCK: usize = WRITE_BLOCK;
     let whole = n / LANES / 4 * 4;
-    let reach = BLOCK / 4 * 6 + 16;
+    // A quad is at most 48 bits under a valid code, but the length field allows 15 bits per
+    // code: room for 60 per quad keeps any table's stores inside `buffer`.
+    let reach = BLOCK / 4 * 8 + 16;
     // Tokens of 64 and up count as their value modulo 64, as elsewhere. The pair table is built
     // only for blocks that `groups` does not combine.
     let mut pairs: Option<Box<PairCodes>> = None;
@@ -541,6 +544,23 @@ mod tests {
                     results.push(body);
                 }
                 assert_eq!(results[0], results[1], "dispatched and scalar lanes differ");
+            }
+        }
+    }
+
+    #[test]
+    fn codes_longer_than_tables_allow_are_written_as_given() {
+        // Lengths of 15 bits (the field's most): four codes per store are 60 bits, more than a
+        // valid code's 48; with the room the contract asks for, every lane is written whole.
+        let codes: [u32; TOKEN_COUNT] = std::array::from_fn(|t| (t as u32) | 15 << 16);
+        for n in [5, 1000, 5003] {
+            let tokens: Vec<u8> = (0..n).map(|i| (i * 13 % 64) as u8).collect();
+            for kernels in [Kernels::detect(), Kernels::scalar()] {
+                let rooms: Vec<usize> = (0..LANES).map(|l| lane_range(n, l).len() * 15 / 8 + 1 + 8).collect();
+                let starts = [0, rooms[0], rooms[0] + rooms[1], rooms[0] + rooms[1] + rooms[2]];
+                let mut buffer = vec![0u8; rooms.iter().sum()];
+                let bits = encode(kernels, &codes, &tokens, &mut buffer, starts);
+                assert_eq!(bits, std::array::from_fn(|l| lane_range(n, l).len() * 15));
             }
         }
     }
