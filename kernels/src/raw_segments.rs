@@ -89,7 +89,8 @@ fn put_raw<const FAST: bool, const STEP: usize>(
 /// Each segment needs eight bytes more room than its bits before the next starts or the buffer
 /// ends; the bytes past a segment's last bit are overwritten with zeros. Too little room spoils
 /// the next segment; a segment that would run past the buffer's end panics. Raw bits wider than
-/// their token allows spoil the segment, never memory.
+/// their token allows spoil the segment, never memory. Panics if `tokens` and `raw` differ in
+/// length.
 #[inline(always)]
 pub fn pack_scalar(tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize; LANES]) -> [usize; LANES] {
     pack_with(tokens, raw, buffer, starts, |_, _, _, _| false)
@@ -202,15 +203,16 @@ pub fn pack(kernels: Kernels, tokens: &[u8], raw: &[i32], buffer: &mut [u8], sta
     kernels.run(Op { tokens, raw, buffer, starts, _borrows: PhantomData })
 }
 
-/// Reads one segment from bit `position` of `stream`: each element's residual from its token and
-/// raw bits.
+/// Reads elements of one segment from bit `position` of `stream`, which holds at least
+/// [`REACH`] bytes from the position's byte when there are at most [`BLOCK`] elements: each
+/// element's residual from its token and raw bits.
 #[inline(always)]
-fn unpack_segment<const FAST: bool>(tokens: &[u8], stream: &[u8], position: &mut usize, out: &mut [i32]) {
+fn unpack_segment(tokens: &[u8], stream: &[u8], position: &mut usize, out: &mut [i32]) {
     let mut p = *position;
     for (&t, o) in tokens.iter().zip(out.iter_mut()) {
         let parts = TOKEN_PARTS[usize::from(t) % TOKEN_COUNT];
         let width = (parts >> 32) as usize;
-        let window = word_at::<FAST>(stream, p / 8) >> (p % 8);
+        let window = word_at::<true>(stream, p / 8) >> (p % 8);
         let bits = window & ((1u64 << width) - 1);
         *o = (parts as u32 | bits as u32) as i32;
         p += width;
@@ -222,7 +224,7 @@ fn unpack_segment<const FAST: bool>(tokens: &[u8], stream: &[u8], position: &mut
 /// that begin `stream`: segment `l`, for the elements [`lane_range`]`(n, l)`, starts at the byte
 /// after segment `l - 1` ends. Returns the byte at which the last segment ends (it may pass
 /// `stream`'s end, whose bits read as zeros: the caller checks). Tokens of 64 and above are
-/// taken modulo 64.
+/// taken modulo 64. Panics if `tokens` and `out` differ in length.
 #[inline(always)]
 pub fn unpack_scalar(tokens: &[u8], stream: &[u8], out: &mut [i32]) -> usize {
     unpack_with(tokens, stream, out, |_, _, _, _| 0)
@@ -279,7 +281,7 @@ fn unpack_block(
 ) {
     assert!(tokens.len() <= BLOCK && *position / 8 + REACH <= stream.len());
     let done = vector(tokens, stream, position, out);
-    unpack_segment::<true>(&tokens[done..], stream, position, &mut out[done..]);
+    unpack_segment(&tokens[done..], stream, position, &mut out[done..]);
     for o in &mut out[done..] {
         *o = zigzag_decode(*o as u32);
     }

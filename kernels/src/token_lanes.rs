@@ -196,16 +196,10 @@ fn encode_with(
     // A quad is at most 48 bits under a valid code, but the length field allows 15 bits per
     // code: room for 60 per quad keeps any table's stores inside `buffer`.
     let reach = BLOCK / 4 * 8 + 16;
-    // Tokens of 64 and up count as their value modulo 64, as elsewhere. The pair table is built
-    // only for blocks that `groups` does not combine.
+    // The pair table is built only for blocks that `groups` does not combine. Tokens of 64 and
+    // up count as their value modulo 64, as elsewhere: the pair index, `groups` and the tail
+    // below each keep a token's low six bits.
     let mut pairs: Option<Box<PairCodes>> = None;
-    let masked: Vec<u8>;
-    let lanes = if tokens.iter().all(|&t| usize::from(t) < TOKEN_COUNT) {
-        lanes
-    } else {
-        masked = tokens.iter().map(|&t| t % TOKEN_COUNT as u8).collect();
-        std::array::from_fn(|l| &masked[lane_range(n, l)])
-    };
     for first in (0..whole).step_by(BLOCK) {
         let block = lanes.map(|lane| &lane[first..whole.min(first + BLOCK)]);
         let fast = positions.iter().all(|&p| p / 8 + reach <= buffer.len());
@@ -519,6 +513,11 @@ mod tests {
                     let starts = [0, room, 2 * room, 3 * room];
                     let mut buffer = vec![0xa5u8; 4 * room];
                     let bits = encode(kernels, &codes, &tokens, &mut buffer, starts);
+                    // Tokens of 64 and up are written as their value modulo 64.
+                    let high: Vec<u8> = tokens.iter().map(|&t| t + 64).collect();
+                    let mut again = vec![0xa5u8; 4 * room];
+                    assert_eq!(encode(kernels, &codes, &high, &mut again, starts), bits);
+                    assert_eq!(again, buffer, "tokens of 64 and up, {n} tokens");
                     let lanes: Vec<&[u8]> =
                         (0..LANES).map(|l| &buffer[starts[l]..starts[l] + bits[l].div_ceil(8)]).collect();
                     for (l, lane) in lanes.iter().enumerate() {
