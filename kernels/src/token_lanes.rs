@@ -64,46 +64,49 @@ pub fn single_entry(token: u8, code_len: u32) -> u16 {
 /// lane and that the decoder reports.
 pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
     const WINDOWS: usize = 1 << TABLE_BITS;
-    // For every window, the first token and the next after it, with both lengths: token bits
-    // 0..6 and 8..14, lengths 16..20 and 20..24, whether there is a next token bit 24.
-    let mut pairs = vec![0u32; WINDOWS];
-    each_code(codes, |token, len, window, rest| {
-        let next = single[rest];
-        let has_next = u32::from(next & NO_TOKEN == 0);
-        pairs[window] =
-            token | u32::from(next >> 8 & 63) << 8 | len << 16 | u32::from(next & 15) << 20 | has_next << 24;
-    });
     let mut multi = Box::new([NO_TOKENS; WINDOWS]);
-    each_code(codes, |token, len, window, rest| {
-        // Only codes wholly inside the 12 known bits count: the bits past them read as zeros.
+    // What follows a first code depends only on the bits after it, not on which code it was: so
+    // the tokens after a code of `len` bits are decoded once per length, for each pattern of the
+    // `TABLE_BITS - len` bits left, and every code of that length shares them. That is at most
+    // half as many lookups as there are windows, and each window then takes one addition.
+    // (Filling the windows in order instead, from `single`, ran slower.)
+    let mut after = [0u32; WINDOWS / 2];
+    for len in 1..=TABLE_BITS {
+        let mut firsts = codes.iter().enumerate().filter(|&(_, &c)| (c >> 16) & 15 == len).peekable();
+        if firsts.peek().is_none() {
+            continue;
+        }
         let room = TABLE_BITS - len;
-        let pair = pairs[rest];
-        let (second_len, third_len) = ((pair >> 16) & 15, (pair >> 20) & 15);
-        let two = pair != 0 && second_len <= room;
-        let three = two && pair >> 24 != 0 && second_len + third_len <= room;
-        let used = len + u32::from(two) * second_len + u32::from(three) * third_len;
-        let tokens = token | (u32::from(two) * (pair & 63)) << 8 | (u32::from(three) * (pair >> 8 & 63)) << 16;
-        let count = u32::from(two) + u32::from(three);
-        multi[window] = tokens << 8 | count << 4 | used;
-    });
+        let after = &mut after[..1 << room];
+        for (rest, entry) in after.iter_mut().enumerate() {
+            *entry = following(single, rest, room);
+        }
+        for (token, &c) in firsts {
+            let code = (c & 0xffff) as usize;
+            let first = (token as u32) << 8 | len;
+            for (rest, &then) in after.iter().enumerate() {
+                multi[(code | rest << len) & (WINDOWS - 1)] = first + then;
+            }
+        }
+    }
     multi
 }
 
-/// Calls `visit(token, length, window, rest)` for every 12-bit window that begins with a code of
-/// `codes`: the code followed by every pattern `rest` of the remaining bits. Tables filled so
-/// read their sources in order, without a chain of dependent lookups per entry.
+/// The second and third tokens of a several-token entry whose first code leaves `room` bits,
+/// `rest` (zeros above them): those whose codes lie wholly inside the room, in bytes 2 and 3,
+/// with their count in bits 4..6 and their codes' total length in bits 0..4.
 #[inline(always)]
-fn each_code(codes: &[u32; TOKEN_COUNT], mut visit: impl FnMut(u32, u32, usize, usize)) {
-    const WINDOWS: usize = 1 << TABLE_BITS;
-    for (token, &c) in codes.iter().enumerate() {
-        let (code, len) = (c & 0xffff, (c >> 16) & 15);
-        if len == 0 || len > TABLE_BITS {
-            continue;
-        }
-        for rest in 0..WINDOWS >> len {
-            visit(token as u32, len, (code as usize | rest << len) & (WINDOWS - 1), rest);
-        }
-    }
+fn following(single: &SingleEntries, rest: usize, room: u32) -> u32 {
+    let second = single[rest & ((1 << TABLE_BITS) - 1)];
+    let second_len = u32::from(second & 15);
+    let two = second & NO_TOKEN == 0 && second_len <= room;
+    let third = single[(rest >> second_len) & ((1 << TABLE_BITS) - 1)];
+    let third_len = u32::from(third & 15);
+    let three = two && third & NO_TOKEN == 0 && second_len + third_len <= room;
+    let tokens =
+        (u32::from(two) * u32::from(second >> 8 & 63)) | ((u32::from(three) * u32::from(third >> 8 & 63)) << 8);
+    let used = u32::from(two) * second_len + u32::from(three) * third_len;
+    tokens << 16 | (u32::from(two) + u32::from(three)) << 4 | used
 }
 
 /// Per pair of tokens `a | b << 6`: the code of `a` followed by the code of `b` (bits 0..24) and
