@@ -41,7 +41,7 @@ pub type MultiEntries = [u32; 1 << TABLE_BITS];
 pub const NO_TOKEN: u16 = 1 << 15;
 
 /// The several-token entry of bits that begin no code.
-const NO_TOKENS: u32 = 1 << 7;
+const NO_TOKENS: u32 = 1 << 31;
 
 /// The most tokens one several-token entry holds.
 pub const MAX_PER_LOOKUP: usize = 3;
@@ -59,8 +59,8 @@ pub fn single_entry(token: u8, code_len: u32) -> u16 {
 /// Builds the several-token table of the code `codes` (as [`writer_code`] gives them; lengths
 /// must not over-subscribe the code space) whose one-token table is `single`: entry `i` holds
 /// the tokens whose codes lie wholly inside the 12 bits `i`, up to three, in bytes 1, 2 and 3 (so
-/// that one 32-bit store, shifted, writes them in order), their count less one in bits 4..6, and
-/// their codes' total length in bits 0..4. Bits that begin no code give an entry that moves no
+/// that one 32-bit store, shifted, writes them in order), their count less one in bits 6..8, and
+/// their codes' total length in bits 0..6 (six bits, so that a shift by the entry takes it). Bits that begin no code give an entry that moves no
 /// lane and that the decoder reports.
 pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
     const WINDOWS: usize = 1 << TABLE_BITS;
@@ -94,7 +94,7 @@ pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<
 
 /// The second and third tokens of a several-token entry whose first code leaves `room` bits,
 /// `rest` (zeros above them): those whose codes lie wholly inside the room, in bytes 2 and 3,
-/// with their count in bits 4..6 and their codes' total length in bits 0..4.
+/// with their count in bits 6..8 and their codes' total length in bits 0..6.
 #[inline(always)]
 fn following(single: &SingleEntries, rest: usize, room: u32) -> u32 {
     let second = single[rest & ((1 << TABLE_BITS) - 1)];
@@ -106,7 +106,7 @@ fn following(single: &SingleEntries, rest: usize, room: u32) -> u32 {
     let tokens =
         (u32::from(two) * u32::from(second >> 8 & 63)) | ((u32::from(three) * u32::from(third >> 8 & 63)) << 8);
     let used = u32::from(two) * second_len + u32::from(three) * third_len;
-    tokens << 16 | (u32::from(two) + u32::from(three)) << 4 | used
+    tokens << 16 | (u32::from(two) + u32::from(three)) << 6 | used
 }
 
 /// Per pair of tokens `a | b << 6`: the code of `a` followed by the code of `b` (bits 0..24) and
@@ -317,31 +317,66 @@ fn window_at<const FAST: bool>(body: &[u8], position: usize) -> usize {
     (word_at::<FAST>(body, position / 8) >> (position % 8)) as usize & ((1 << TABLE_BITS) - 1)
 }
 
-/// One several-token lookup of a lane at bit `*position`: writes its tokens from `out[*at]` (and
-/// up to four bytes, the last ones to be overwritten by later lookups) and moves on. `FAST`
-/// promises that the eight bytes of `body` at the lane's byte are inside it. ORs the entry into
-/// `seen`, to find bits that begin no code.
-#[inline(always)]
-fn multi_step<const FAST: bool>(
-    multi: &MultiEntries,
-    body: &[u8],
-    position: &mut usize,
-    out: &mut [u8],
-    at: &mut usize,
-    seen: &mut u32,
-) {
-    let entry = multi[window_at::<FAST>(body, *position)];
-    *seen |= entry;
-    // Checked, although `FAST` blocks stay inside `out`: without the branch the compiler turns
-    // the four lanes' steps into gathers, which ran a fifth slower.
-    out[*at..*at + 4].copy_from_slice(&(entry >> 8).to_le_bytes());
-    *at += ((entry >> 4) & 3) as usize + 1;
-    *position += (entry & 15) as usize;
+/// A lane's reader in the several-token loop: `bits` holds the lane's bits from bit `position`
+/// on, at least 57 of them after a refill. Keeping them in a register makes a lookup's chain an
+/// AND, a table load and a shift; reading each window from the body at the bit position, as the
+/// tail does, adds a load and two operations to it.
+#[derive(Clone, Copy)]
+struct LaneBits {
+    bits: u64,
+    position: usize,
 }
 
-/// Runs `BLOCK` several-token lookups on each lane.
+impl LaneBits {
+    /// Loads the bits from the lane's position. `FAST` as for [`word_at`].
+    #[inline(always)]
+    fn refill<const FAST: bool>(&mut self, body: &[u8]) {
+        self.bits = word_at::<FAST>(body, self.position / 8) >> (self.position % 8);
+    }
+
+    /// The several-token entry at the lane's position; moves the lane past its codes.
+    #[inline(always)]
+    fn next_entry(&mut self, multi: &MultiEntries) -> u32 {
+        let entry = multi[self.bits as usize & ((1 << TABLE_BITS) - 1)];
+        // The length is the entry's low six bits, so the shift needs no mask of its own.
+        self.bits >>= entry & 63;
+        self.position += (entry & 63) as usize;
+        entry
+    }
+
+    /// One several-token lookup: writes its tokens from `out[*at]` (and up to four bytes, the
+    /// last ones to be overwritten by later lookups) and moves on. ORs the entry into `seen`, to
+    /// find bits that begin no code.
+    #[inline(always)]
+    fn step(&mut self, multi: &MultiEntries, out: &mut [u8], at: &mut usize, seen: &mut u32) {
+        let entry = self.next_entry(multi);
+        *seen |= entry;
+        out[*at..*at + 4].copy_from_slice(&(entry >> 8).to_le_bytes());
+        *at += ((entry >> 6) & 3) as usize + 1;
+    }
+}
+
+/// One several-token lookup of a lane at bit `*position` (the tail's way): as [`LaneBits::step`].
 #[inline(always)]
-fn multi_block<const FAST: bool>(
+fn multi_step(multi: &MultiEntries, body: &[u8], position: &mut usize, out: &mut [u8], at: &mut usize, seen: &mut u32) {
+    let mut lane = LaneBits { bits: 0, position: *position };
+    lane.refill::<false>(body);
+    lane.step(multi, out, at, seen);
+    *position = lane.position;
+}
+
+/// Lookups per lane between refills: a refill leaves at least 57 bits, and a table's entries
+/// take at most 12 bits each (any table's at most 63, which only garbles the tokens).
+const STEPS_PER_REFILL: usize = 4;
+
+/// Runs `BLOCK` several-token lookups on each lane. `FAST` promises that [`REACH`] bytes from
+/// every lane's byte are inside `body`.
+///
+/// # Safety
+/// `at[l] + MOST_PER_ENTRY * BLOCK <= out.len()` for every lane: each lookup writes four bytes
+/// and moves its lane's place by at most four.
+#[inline(always)]
+unsafe fn multi_block<const FAST: bool>(
     multi: &MultiEntries,
     body: &[u8],
     positions: &mut [usize; LANES],
@@ -349,17 +384,43 @@ fn multi_block<const FAST: bool>(
     at: &mut [usize; LANES],
     seen: &mut u32,
 ) {
-    let [mut p0, mut p1, mut p2, mut p3] = *positions;
-    let [mut a0, mut a1, mut a2, mut a3] = *at;
-    for _ in 0..BLOCK {
-        multi_step::<FAST>(multi, body, &mut p0, out, &mut a0, seen);
-        multi_step::<FAST>(multi, body, &mut p1, out, &mut a1, seen);
-        multi_step::<FAST>(multi, body, &mut p2, out, &mut a2, seen);
-        multi_step::<FAST>(multi, body, &mut p3, out, &mut a3, seen);
+    debug_assert!(at.iter().all(|&a| a + MOST_PER_ENTRY * BLOCK <= out.len()));
+    // Unchecked stores through a pointer per lane: the checked ones kept the output's base and
+    // length in registers too, and four lanes' state then no longer fit in them.
+    let base = out.as_mut_ptr();
+    let mut lanes = [0, 1, 2, 3].map(|l| LaneBits { bits: 0, position: positions[l] });
+    // SAFETY: `at[l] <= out.len()` (this function's contract).
+    let mut places = [0, 1, 2, 3].map(|l| unsafe { base.add(at[l]) });
+    for _ in 0..BLOCK / STEPS_PER_REFILL {
+        for lane in &mut lanes {
+            lane.refill::<FAST>(body);
+        }
+        for _ in 0..STEPS_PER_REFILL {
+            for (lane, place) in lanes.iter_mut().zip(&mut places) {
+                let entry = lane.next_entry(multi);
+                *seen |= entry;
+                // SAFETY: a block's lookups write at most `MOST_PER_ENTRY * BLOCK` bytes from
+                // the lane's first place, which this function's contract keeps inside `out`.
+                unsafe {
+                    place.cast::<u32>().write_unaligned((entry >> 8).to_le());
+                    *place = place.add(((entry >> 6) & 3) as usize + 1);
+                }
+                // Keeps the compiler from merging the four lanes' lookups into a gather, which
+                // ran a fifth slower.
+                std::hint::black_box(());
+            }
+        }
     }
-    *positions = [p0, p1, p2, p3];
-    *at = [a0, a1, a2, a3];
+    for l in 0..LANES {
+        positions[l] = lanes[l].position;
+        // SAFETY: both pointers are into `out`, the place at or after its base.
+        at[l] = unsafe { places[l].offset_from(base) } as usize;
+    }
 }
+
+/// Bytes a block may read from a lane's byte: the lookups before its last refill move the lane
+/// by at most 63 bits each, and the refill loads eight bytes.
+const REACH: usize = ((BLOCK - STEPS_PER_REFILL) * 63).div_ceil(8) + 8;
 
 /// Several-token lookups per lane in a block between checks of the room left.
 const BLOCK: usize = 32;
@@ -401,19 +462,20 @@ pub fn decode_scalar(
     let mut seen = 0u32;
     // Blocks of lookups that stay inside every lane's output (each lookup writes four bytes and
     // moves at most four) and inside `body` (each moves at most 15 bits) run unchecked.
-    let reach = (BLOCK * 15).div_ceil(8) + 8;
     while (0..LANES).all(|l| at[l] + MOST_PER_ENTRY * BLOCK < ends[l]) {
-        if positions.iter().all(|&p| p / 8 + reach <= body.len()) {
-            multi_block::<true>(multi, body, positions, out, &mut at, &mut seen);
+        if positions.iter().all(|&p| p / 8 + REACH <= body.len()) {
+            // SAFETY: the loop's condition is the function's contract.
+            unsafe { multi_block::<true>(multi, body, positions, out, &mut at, &mut seen) };
         } else {
-            multi_block::<false>(multi, body, positions, out, &mut at, &mut seen);
+            // SAFETY: as above.
+            unsafe { multi_block::<false>(multi, body, positions, out, &mut at, &mut seen) };
         }
     }
     let mut bad = seen & NO_TOKENS != 0;
     for l in 0..LANES {
         // While four or more tokens remain, every token a lookup gives is the lane's own.
         while at[l] + 4 <= ends[l] {
-            multi_step::<false>(multi, body, &mut positions[l], out, &mut at[l], &mut seen);
+            multi_step(multi, body, &mut positions[l], out, &mut at[l], &mut seen);
         }
         while at[l] < ends[l] {
             single_step(single, body, &mut positions[l], out, &mut at[l], &mut bad);
@@ -494,8 +556,8 @@ mod tests {
                 tokens.push((e >> 8) as u8);
                 used += len;
             }
-            assert_eq!(entry & 15, used, "window {i:#x}");
-            assert_eq!(((entry >> 4) & 3) as usize + 1, tokens.len(), "window {i:#x}");
+            assert_eq!(entry & 63, used, "window {i:#x}");
+            assert_eq!(((entry >> 6) & 3) as usize + 1, tokens.len(), "window {i:#x}");
             for (k, &t) in tokens.iter().enumerate() {
                 assert_eq!((entry >> (8 + 8 * k)) as u8, t, "window {i:#x}");
             }
@@ -591,7 +653,7 @@ mod tests {
         };
         let single: Box<SingleEntries> = Box::new(std::array::from_fn(|_| next() as u16));
         // Every entry claims four tokens, the count field's most, which no built table does.
-        let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next() | 0x30));
+        let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next() | 0xc0));
         let body: Vec<u8> = (0..300).map(|_| next() as u8).collect();
         for n in [0, 7, 1000] {
             for kernels in [Kernels::detect(), Kernels::scalar()] {
