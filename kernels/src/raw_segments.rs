@@ -291,7 +291,7 @@ fn unpack_block(
 pub fn unpack(kernels: Kernels, tokens: &[u8], stream: &[u8], out: &mut [i32]) -> usize {
     #[cfg(target_arch = "x86_64")]
     if kernels.has_vbmi() {
-        // SAFETY: the CPU has AVX-512 F, BW and VBMI (`has_vbmi`).
+        // SAFETY: the CPU has AVX-512 F, BW, VL and VBMI (`has_vbmi`).
         return unsafe { vbmi::unpack(tokens, stream, out) };
     }
     #[cfg(target_arch = "x86_64")]
@@ -333,12 +333,12 @@ pub(crate) mod vbmi {
     /// [`unpack_scalar`], on AVX-512 with VBMI.
     ///
     /// # Safety
-    /// The CPU must have AVX-512 F, BW and VBMI.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    /// The CPU must have AVX-512 F, BW, VL and VBMI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vl")]
     pub(super) unsafe fn unpack(tokens: &[u8], stream: &[u8], out: &mut [i32]) -> usize {
         unpack_with(tokens, stream, out, |t, s, p, o| {
             // SAFETY: this closure runs inside a function compiled for, and only called on, a CPU
-            // with AVX-512 F, BW and VBMI.
+            // with AVX-512 F, BW, VL and VBMI.
             unsafe { segment(t, s, p, o) }
         })
     }
@@ -417,55 +417,97 @@ pub(crate) mod vbmi {
         }
     }
 
+    /// Per token (its low six bits index them, as `vpermi2b` does), its raw-bit count.
+    const WIDTH_BYTES: [u8; TOKEN_COUNT] = {
+        let mut bytes = [0u8; TOKEN_COUNT];
+        let mut t = 0;
+        while t < TOKEN_COUNT {
+            bytes[t] = TOKEN_FIELDS[t] as u8;
+            t += 1;
+        }
+        bytes
+    };
+
+    /// Per token, the bits it stands for above the raw ones; each fits a byte.
+    const TOP_BYTES: [u8; TOKEN_COUNT] = {
+        let mut bytes = [0u8; TOKEN_COUNT];
+        let mut t = 0;
+        while t < TOKEN_COUNT {
+            assert!(TOKEN_FIELDS[t] >> 16 == 0);
+            bytes[t] = (TOKEN_FIELDS[t] >> 8) as u8;
+            t += 1;
+        }
+        bytes
+    };
+
+    /// `(1 << w) - 1` for raw-bit counts `w` of 0 to 31.
+    const LOW_MASKS: [u32; 32] = {
+        let mut masks = [0u32; 32];
+        let mut w = 0;
+        while w < 32 {
+            masks[w] = (1u32 << w) - 1;
+            w += 1;
+        }
+        masks
+    };
+
     /// Decodes whole steps of sixteen elements of one segment from bit `*position`, while the 64
     /// bytes of each step lie inside `stream` and the elements' raw bits are at most
     /// [`VECTOR_UP_TO`]; returns how many elements it decoded (as final residuals).
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vl")]
     unsafe fn segment(tokens: &[u8], stream: &[u8], position: &mut usize, out: &mut [i32]) -> usize {
-        let table: [__m512i; 4] = std::array::from_fn(|k| {
-            // SAFETY: 16 of the table's 64 entries, inside it.
-            unsafe { _mm512_loadu_si512(TOKEN_FIELDS[16 * k..].as_ptr().cast()) }
-        });
-        let zero = _mm512_setzero_si512();
+        // SAFETY (all three pairs of loads): 32 bytes or 16 u32 from offsets of tables that long.
+        let (width_low, width_high) = unsafe {
+            (_mm256_loadu_si256(WIDTH_BYTES.as_ptr().cast()), _mm256_loadu_si256(WIDTH_BYTES[32..].as_ptr().cast()))
+        };
+        let (top_low, top_high) = unsafe {
+            (_mm256_loadu_si256(TOP_BYTES.as_ptr().cast()), _mm256_loadu_si256(TOP_BYTES[32..].as_ptr().cast()))
+        };
+        let (mask_low, mask_high) = unsafe {
+            (_mm512_loadu_si512(LOW_MASKS.as_ptr().cast()), _mm512_loadu_si512(LOW_MASKS[16..].as_ptr().cast()))
+        };
         let ones = _mm512_set1_epi32(1);
+        let spread = _mm512_broadcast_i32x4(_mm_setr_epi32(0, 0x0404_0404, 0x0808_0808, 0x0c0c_0c0c));
         let mut done = 0;
         while done + 16 <= tokens.len() && *position / 8 + 64 <= stream.len() {
             // SAFETY: `done + 16 <= tokens.len()`: the sixteen bytes are inside `tokens`.
-            let t = _mm512_cvtepu8_epi32(unsafe { _mm_loadu_si128(tokens[done..].as_ptr().cast()) });
-            let t = _mm512_and_si512(t, _mm512_set1_epi32(TOKEN_COUNT as i32 - 1));
-            let low = _mm512_permutex2var_epi32(table[0], t, table[1]);
-            let high = _mm512_permutex2var_epi32(table[2], t, table[3]);
-            let fields = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(t, _mm512_set1_epi32(32)), low, high);
-            let width = _mm512_and_si512(fields, _mm512_set1_epi32(0xff));
-            if _mm512_cmpgt_epu32_mask(width, _mm512_set1_epi32(VECTOR_UP_TO as i32)) != 0 {
+            let t = _mm256_castsi128_si256(unsafe { _mm_loadu_si128(tokens[done..].as_ptr().cast()) });
+            // Byte lookups of the sixteen tokens' low six bits in the 64-byte tables.
+            let width_bytes = _mm256_castsi256_si128(_mm256_permutex2var_epi8(width_low, t, width_high));
+            if _mm_cmpgt_epu8_mask(width_bytes, _mm_set1_epi8(VECTOR_UP_TO as i8)) != 0 {
                 break;
             }
-            let top = _mm512_srli_epi32::<8>(fields);
-            // Inclusive prefix sum of the widths, then each element's start within the step.
-            let mut end = width;
-            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<15>(end, zero));
-            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<14>(end, zero));
-            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<12>(end, zero));
-            end = _mm512_add_epi32(end, _mm512_alignr_epi32::<8>(end, zero));
-            let start = _mm512_add_epi32(_mm512_sub_epi32(end, width), _mm512_set1_epi32((*position % 8) as i32));
-            // Each element's four bytes from the step's 64.
+            let width = _mm512_cvtepu8_epi32(width_bytes);
+            let top = _mm512_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_permutex2var_epi8(top_low, t, top_high)));
+            // Inclusive prefix sum of the widths, in 16-bit lanes (a half-width register's
+            // operations cost half a full one's): within each 128-bit half, then the low half's
+            // total added to the high half. Then each element's start within the step.
+            let narrow = _mm256_cvtepu8_epi16(width_bytes);
+            let mut end = _mm256_add_epi16(narrow, _mm256_bslli_epi128::<2>(narrow));
+            end = _mm256_add_epi16(end, _mm256_bslli_epi128::<4>(end));
+            end = _mm256_add_epi16(end, _mm256_bslli_epi128::<8>(end));
+            end = _mm256_add_epi16(end, _mm256_maskz_permutexvar_epi16(0xff00, _mm256_set1_epi16(7), end));
+            let start = _mm512_cvtepu16_epi32(_mm256_add_epi16(
+                _mm256_sub_epi16(end, narrow),
+                _mm256_set1_epi16((*position % 8) as i16),
+            ));
+            // Each element's four bytes from the step's 64: its first byte copied to all four
+            // places of its lane, plus 0, 1, 2, 3.
             let byte = _mm512_srli_epi32::<3>(start);
-            let index = _mm512_add_epi32(
-                _mm512_mullo_epi32(byte, _mm512_set1_epi32(0x0101_0101)),
-                _mm512_set1_epi32(0x0302_0100),
-            );
+            let index = _mm512_add_epi32(_mm512_shuffle_epi8(byte, spread), _mm512_set1_epi32(0x0302_0100));
             // SAFETY: `*position / 8 + 64 <= stream.len()`: the 64 bytes are inside `stream`.
             let data = unsafe { _mm512_loadu_si512(stream[*position / 8..].as_ptr().cast()) };
             let window = _mm512_permutexvar_epi8(index, data);
             let shifted = _mm512_srlv_epi32(window, _mm512_and_si512(start, _mm512_set1_epi32(7)));
-            let mask = _mm512_sub_epi32(_mm512_sllv_epi32(ones, width), ones);
-            let u = _mm512_or_si512(_mm512_and_si512(shifted, mask), _mm512_sllv_epi32(top, width));
-            // Zigzag back: (u >> 1) ^ -(u & 1).
-            let residual =
-                _mm512_xor_si512(_mm512_srli_epi32::<1>(u), _mm512_sub_epi32(zero, _mm512_and_si512(u, ones)));
+            let mask = _mm512_permutex2var_epi32(mask_low, width, mask_high);
+            // (shifted & mask) | top << width.
+            let u = _mm512_ternarylogic_epi32::<0xea>(shifted, mask, _mm512_sllv_epi32(top, width));
+            // Zigzag back: (u >> 1), complemented where u is odd.
+            let half = _mm512_srli_epi32::<1>(u);
+            let residual = _mm512_mask_xor_epi32(half, _mm512_test_epi32_mask(u, ones), half, _mm512_set1_epi32(-1));
             // SAFETY: `done + 16 <= out.len()` (out is as long as tokens).
             unsafe { _mm512_storeu_si512(out[done..done + 16].as_mut_ptr().cast(), residual) };
-            let total = _mm_extract_epi32::<3>(_mm512_extracti32x4_epi32::<3>(end)) as usize;
+            let total = _mm256_extract_epi16::<15>(end) as u16 as usize;
             *position += total;
             done += 16;
         }
