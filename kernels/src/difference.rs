@@ -76,14 +76,20 @@ fn rows_minus_previous(block: &mut [i32], row: usize) {
     }
 }
 
+/// Replaces `values` by their running sums, in wrapping arithmetic.
 #[inline(always)]
-fn rows_plus_previous(block: &mut [i32], row: usize) {
+fn running_sums_scalar(values: &mut [i32]) {
+    let mut acc = 0i32;
+    for x in values {
+        acc = acc.wrapping_add(*x);
+        *x = acc;
+    }
+}
+
+#[inline(always)]
+fn rows_plus_previous(block: &mut [i32], row: usize, running_sums: impl Fn(&mut [i32])) {
     if row == 1 {
-        let mut acc = 0i32;
-        for x in block {
-            acc = acc.wrapping_add(*x);
-            *x = acc;
-        }
+        running_sums(block);
         return;
     }
     let count = block.len() / row;
@@ -126,27 +132,30 @@ pub fn difference_scalar(codes: &mut [i32], shape: Shape3, axes: Axes) {
 /// Scalar reference: the inverse of [`difference_scalar`], in place.
 #[inline(always)]
 pub fn integrate_scalar(codes: &mut [i32], shape: Shape3, axes: Axes) {
+    integrate_with(codes, shape, axes, running_sums_scalar);
+}
+
+/// [`integrate_scalar`], with `running_sums` for the sums along a row (or along a whole 1-d
+/// block), the one part that is a recurrence.
+#[inline(always)]
+fn integrate_with(codes: &mut [i32], shape: Shape3, axes: Axes, running_sums: impl Fn(&mut [i32]) + Copy) {
     assert_eq!(codes.len(), shape.len());
     if shape.is_empty() {
         return;
     }
     let plane = shape.middle * shape.inner;
-    if axes.contains(Axes::INNER) {
+    if axes.contains(Axes::INNER) && shape.inner > 1 {
         for row in codes.chunks_exact_mut(shape.inner) {
-            let mut acc = 0i32;
-            for x in row {
-                acc = acc.wrapping_add(*x);
-                *x = acc;
-            }
+            running_sums(row);
         }
     }
     if axes.contains(Axes::MIDDLE) {
         for block in codes.chunks_exact_mut(plane) {
-            rows_plus_previous(block, shape.inner);
+            rows_plus_previous(block, shape.inner, running_sums);
         }
     }
     if axes.contains(Axes::OUTER) {
-        rows_plus_previous(codes, plane);
+        rows_plus_previous(codes, plane, running_sums);
     }
 }
 
@@ -236,8 +245,66 @@ pub fn difference(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes
 
 /// The dispatched [`integrate_scalar`].
 pub fn integrate(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes) {
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW, VL and VBMI (`has_vbmi`).
+        return unsafe { avx512::integrate(codes, shape, axes) };
+    }
     simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, axes: Axes } -> () => integrate_scalar(codes, shape, axes));
     kernels.run(Op { codes, shape, axes, _borrows: PhantomData })
+}
+
+/// The running sums on AVX-512, where the other AVX-512 kernels run.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// [`integrate_scalar`], on AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn integrate(codes: &mut [i32], shape: Shape3, axes: Axes) {
+        integrate_with(codes, shape, axes, |values| {
+            // SAFETY: this closure runs inside a function compiled for, and only called on, a CPU
+            // with AVX-512 F.
+            unsafe { running_sums(values) }
+        });
+    }
+
+    /// [`running_sums_scalar`], sixteen at a time: each sixteen's own running sums in four
+    /// shifted additions, plus the total of those before. The total is carried by one addition
+    /// per sixteen, so the recurrence costs a cycle per sixteen instead of one per element.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn running_sums(values: &mut [i32]) {
+        let zero = _mm512_setzero_si512();
+        let last = _mm512_set1_epi32(15);
+        let within = |x: __m512i| {
+            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<15>(x, zero));
+            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<14>(x, zero));
+            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<12>(x, zero));
+            _mm512_add_epi32(x, _mm512_alignr_epi32::<8>(x, zero))
+        };
+        let mut before = zero;
+        let mut sixteens = values.chunks_exact_mut(16);
+        for chunk in &mut sixteens {
+            // SAFETY: sixteen i32, inside the chunk.
+            let sums = within(unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) });
+            // SAFETY: as above.
+            unsafe { _mm512_storeu_si512(chunk.as_mut_ptr().cast(), _mm512_add_epi32(sums, before)) };
+            before = _mm512_add_epi32(before, _mm512_permutexvar_epi32(last, sums));
+        }
+        let rest = sixteens.into_remainder();
+        if !rest.is_empty() {
+            let mask = (1u16 << rest.len()) - 1;
+            // SAFETY: the masked load and store touch only the `rest.len()` elements of `rest`.
+            unsafe {
+                let sums = within(_mm512_maskz_loadu_epi32(mask, rest.as_ptr()));
+                _mm512_mask_storeu_epi32(rest.as_mut_ptr(), mask, _mm512_add_epi32(sums, before));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -255,6 +322,11 @@ mod tests {
             Shape3 { outer: 5, middle: 1, inner: 1 },
             Shape3 { outer: 3, middle: 4, inner: 17 },
             Shape3 { outer: 2, middle: 7, inner: 33 },
+            // Running sums of whole sixteens, with and without a ragged tail, along each axis.
+            Shape3 { outer: 100, middle: 1, inner: 1 },
+            Shape3 { outer: 2, middle: 1, inner: 16 },
+            Shape3 { outer: 3, middle: 1, inner: 80 },
+            Shape3 { outer: 1, middle: 37, inner: 1 },
         ] {
             for axes in 0..8 {
                 let axes = Axes(axes);
@@ -266,6 +338,8 @@ mod tests {
                 assert_eq!(a, b, "{shape:?} {axes:?}");
                 integrate(Kernels::detect(), &mut b, shape, axes);
                 assert_eq!(b, original, "{shape:?} {axes:?}");
+                integrate_scalar(&mut a, shape, axes);
+                assert_eq!(a, original, "{shape:?} {axes:?}");
             }
         }
     }
