@@ -136,7 +136,9 @@ pub fn integrate_scalar(codes: &mut [i32], shape: Shape3, axes: Axes) {
 }
 
 /// [`integrate_scalar`], with `running_sums` for the sums along a row (or along a whole 1-d
-/// block), the one part that is a recurrence.
+/// block), the one part that is a recurrence. Plane by plane along the outer axis, so that the
+/// plane before is still in the nearest cache when it is added; the sums along different axes
+/// commute, so the order changes nothing.
 #[inline(always)]
 fn integrate_with(codes: &mut [i32], shape: Shape3, axes: Axes, running_sums: impl Fn(&mut [i32]) + Copy) {
     assert_eq!(codes.len(), shape.len());
@@ -144,18 +146,29 @@ fn integrate_with(codes: &mut [i32], shape: Shape3, axes: Axes, running_sums: im
         return;
     }
     let plane = shape.middle * shape.inner;
-    if axes.contains(Axes::INNER) && shape.inner > 1 {
-        for row in codes.chunks_exact_mut(shape.inner) {
-            running_sums(row);
+    if plane == 1 {
+        // One element per row: only the outer axis has neighbours.
+        if axes.contains(Axes::OUTER) {
+            running_sums(codes);
         }
+        return;
     }
-    if axes.contains(Axes::MIDDLE) {
-        for block in codes.chunks_exact_mut(plane) {
-            rows_plus_previous(block, shape.inner, running_sums);
+    for o in 0..shape.outer {
+        let (before, at) = codes.split_at_mut(o * plane);
+        let current = &mut at[..plane];
+        if axes.contains(Axes::INNER) && shape.inner > 1 {
+            for row in current.chunks_exact_mut(shape.inner) {
+                running_sums(row);
+            }
         }
-    }
-    if axes.contains(Axes::OUTER) {
-        rows_plus_previous(codes, plane, running_sums);
+        if axes.contains(Axes::MIDDLE) {
+            rows_plus_previous(current, shape.inner, running_sums);
+        }
+        if axes.contains(Axes::OUTER) && o > 0 {
+            for (x, &p) in current.iter_mut().zip(&before[(o - 1) * plane..]) {
+                *x = x.wrapping_add(p);
+            }
+        }
     }
 }
 
