@@ -91,7 +91,9 @@ pub fn decompress_with<T: Element>(bytes: &[u8], options: &DecompressOptions) ->
     }
     // The tiled header was checked to be consistent with the stream's size.
     let count: usize = shape.iter().product();
-    let mut out = ArrayD::from_shape_vec(IxDyn(&shape), vec![T::from_f32(0.0); count]).expect("shape matches");
+    let mut values = vec![T::from_f32(0.0); count];
+    lilcom_kernels::memory::prefer_huge_pages(&mut values);
+    let mut out = ArrayD::from_shape_vec(IxDyn(&shape), values).expect("shape matches");
     decode_rows(bytes, &info, rows, &mut out, options)?;
     Ok(out)
 }

@@ -12,6 +12,7 @@ pub mod bits;
 pub mod difference;
 pub mod dispatch;
 pub mod interpolate;
+pub mod memory;
 pub mod multi_decode;
 pub mod quantize;
 pub mod raw_segments;
