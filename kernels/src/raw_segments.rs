@@ -440,6 +440,21 @@ pub(crate) mod vbmi {
         bytes
     };
 
+    /// Per token without raw bits, its residual (the zigzag value it stands for, decoded), which
+    /// fits a byte; 0 for the others.
+    const SMALL_RESIDUALS: [u8; TOKEN_COUNT] = {
+        let mut bytes = [0u8; TOKEN_COUNT];
+        let mut t = 0;
+        while t < TOKEN_COUNT {
+            if TOKEN_FIELDS[t] & 0xff == 0 {
+                let top = TOKEN_FIELDS[t] >> 8;
+                bytes[t] = ((top >> 1) as i32 ^ -((top & 1) as i32)) as i8 as u8;
+            }
+            t += 1;
+        }
+        bytes
+    };
+
     /// `(1 << w) - 1` for raw-bit counts `w` of 0 to 31.
     const LOW_MASKS: [u32; 32] = {
         let mut masks = [0u32; 32];
@@ -456,12 +471,18 @@ pub(crate) mod vbmi {
     /// [`VECTOR_UP_TO`]; returns how many elements it decoded (as final residuals).
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vl")]
     unsafe fn segment(tokens: &[u8], stream: &[u8], position: &mut usize, out: &mut [i32]) -> usize {
-        // SAFETY (all three pairs of loads): 32 bytes or 16 u32 from offsets of tables that long.
+        // SAFETY (all four pairs of loads): 32 bytes or 16 u32 from offsets of tables that long.
         let (width_low, width_high) = unsafe {
             (_mm256_loadu_si256(WIDTH_BYTES.as_ptr().cast()), _mm256_loadu_si256(WIDTH_BYTES[32..].as_ptr().cast()))
         };
         let (top_low, top_high) = unsafe {
             (_mm256_loadu_si256(TOP_BYTES.as_ptr().cast()), _mm256_loadu_si256(TOP_BYTES[32..].as_ptr().cast()))
+        };
+        let (small_low, small_high) = unsafe {
+            (
+                _mm256_loadu_si256(SMALL_RESIDUALS.as_ptr().cast()),
+                _mm256_loadu_si256(SMALL_RESIDUALS[32..].as_ptr().cast()),
+            )
         };
         let (mask_low, mask_high) = unsafe {
             (_mm512_loadu_si512(LOW_MASKS.as_ptr().cast()), _mm512_loadu_si512(LOW_MASKS[16..].as_ptr().cast()))
@@ -476,6 +497,15 @@ pub(crate) mod vbmi {
             let width_bytes = _mm256_castsi256_si128(_mm256_permutex2var_epi8(width_low, t, width_high));
             if _mm_cmpgt_epu8_mask(width_bytes, _mm_set1_epi8(VECTOR_UP_TO as i8)) != 0 {
                 break;
+            }
+            if _mm_testz_si128(width_bytes, width_bytes) != 0 {
+                // No raw bits in the sixteen (most steps of smooth data): each residual is its
+                // token's, a byte lookup.
+                let small = _mm256_castsi256_si128(_mm256_permutex2var_epi8(small_low, t, small_high));
+                // SAFETY: `done + 16 <= out.len()` (out is as long as tokens).
+                unsafe { _mm512_storeu_si512(out[done..done + 16].as_mut_ptr().cast(), _mm512_cvtepi8_epi32(small)) };
+                done += 16;
+                continue;
             }
             let width = _mm512_cvtepu8_epi32(width_bytes);
             let top = _mm512_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_permutex2var_epi8(top_low, t, top_high)));
