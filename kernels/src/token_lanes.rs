@@ -66,10 +66,11 @@ pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<
     const WINDOWS: usize = 1 << TABLE_BITS;
     let mut multi = Box::new([NO_TOKENS; WINDOWS]);
     // What follows a first code depends only on the bits after it, not on which code it was: so
-    // the tokens after a code of `len` bits are decoded once per length, for each pattern of the
-    // `TABLE_BITS - len` bits left, and every code of that length shares them. That is at most
-    // half as many lookups as there are windows, and each window then takes one addition.
-    // (Filling the windows in order instead, from `single`, ran slower.)
+    // the tokens after a code of `len` bits are found once per length, for each pattern of the
+    // `TABLE_BITS - len` bits left, and every code of that length shares them. Both tables are
+    // filled code by code, the patterns that begin with a code at a stride, so that no entry
+    // waits on a lookup made for it. (Filling the windows in order instead, from `single`, ran
+    // slower; so did two dependent lookups per pattern.)
     let mut after = [0u32; WINDOWS / 2];
     for len in 1..=TABLE_BITS {
         let mut firsts = codes.iter().enumerate().filter(|&(_, &c)| (c >> 16) & 15 == len).peekable();
@@ -78,9 +79,7 @@ pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<
         }
         let room = TABLE_BITS - len;
         let after = &mut after[..1 << room];
-        for (rest, entry) in after.iter_mut().enumerate() {
-            *entry = following(single, rest, room);
-        }
+        following(codes, single, room, after);
         for (token, &c) in firsts {
             let code = (c & 0xffff) as usize;
             let first = (token as u32) << 8 | len;
@@ -92,21 +91,29 @@ pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<
     multi
 }
 
-/// The second and third tokens of a several-token entry whose first code leaves `room` bits,
-/// `rest` (zeros above them): those whose codes lie wholly inside the room, in bytes 2 and 3,
-/// with their count in bits 6..8 and their codes' total length in bits 0..6.
+/// Fills `after` (of `1 << room` entries) with the second and third tokens of several-token
+/// entries whose first code leaves `room` bits: entry `rest` holds the tokens whose codes lie
+/// wholly inside the bits `rest` (zeros above them), in bytes 2 and 3, with their count in bits
+/// 6..8 and their codes' total length in bits 0..6.
 #[inline(always)]
-fn following(single: &SingleEntries, rest: usize, room: u32) -> u32 {
-    let second = single[rest & ((1 << TABLE_BITS) - 1)];
-    let second_len = u32::from(second & 15);
-    let two = second & NO_TOKEN == 0 && second_len <= room;
-    let third = single[(rest >> second_len) & ((1 << TABLE_BITS) - 1)];
-    let third_len = u32::from(third & 15);
-    let three = two && third & NO_TOKEN == 0 && second_len + third_len <= room;
-    let tokens =
-        (u32::from(two) * u32::from(second >> 8 & 63)) | ((u32::from(three) * u32::from(third >> 8 & 63)) << 8);
-    let used = u32::from(two) * second_len + u32::from(three) * third_len;
-    tokens << 16 | (u32::from(two) + u32::from(three)) << 6 | used
+fn following(codes: &[u32; TOKEN_COUNT], single: &SingleEntries, room: u32, after: &mut [u32]) {
+    debug_assert_eq!(after.len(), 1 << room);
+    after.fill(0);
+    let mask = after.len() - 1;
+    for (token, &c) in codes.iter().enumerate() {
+        let len = (c >> 16) & 15;
+        if len == 0 || len > room {
+            continue;
+        }
+        let (code, left) = ((c & 0xffff) as usize, room - len);
+        let second = (token as u32 & 63) << 16 | 1 << 6 | len;
+        for (rest, &third) in single[..1 << left].iter().enumerate() {
+            let third_len = u32::from(third & 15);
+            let fits = third & NO_TOKEN == 0 && third_len <= left;
+            let then = u32::from(fits) * (u32::from(third >> 8 & 63) << 24 | 1 << 6 | third_len);
+            after[(code | rest << len) & mask] = second + then;
+        }
+    }
 }
 
 /// Per pair of tokens `a | b << 6`: the code of `a` followed by the code of `b` (bits 0..24) and
