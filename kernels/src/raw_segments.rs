@@ -679,6 +679,17 @@ mod avx2 {
             if _mm256_movemask_epi8(_mm256_cmpgt_epi32(width, _mm256_set1_epi32(VECTOR_UP_TO))) != 0 {
                 break;
             }
+            let zigzag_back = |u: __m256i| {
+                _mm256_xor_si256(_mm256_srli_epi32::<1>(u), _mm256_sub_epi32(zero, _mm256_and_si256(u, ones)))
+            };
+            if _mm256_testz_si256(width, width) != 0 {
+                // No raw bits in the eight (most steps of smooth data): each residual is its
+                // token's value.
+                // SAFETY: `done + 8 <= out.len()` (out is as long as tokens).
+                unsafe { _mm256_storeu_si256(out[done..done + 8].as_mut_ptr().cast(), zigzag_back(top)) };
+                done += 8;
+                continue;
+            }
             // Inclusive prefix sum of the widths: within each half, then the low half's total
             // added to the high half.
             let mut end = _mm256_add_epi32(width, _mm256_slli_si256::<4>(width));
@@ -712,11 +723,8 @@ mod avx2 {
             let shifted = _mm256_srlv_epi32(window, _mm256_and_si256(start, _mm256_set1_epi32(7)));
             let mask = _mm256_sub_epi32(_mm256_sllv_epi32(ones, width), ones);
             let u = _mm256_or_si256(_mm256_and_si256(shifted, mask), _mm256_sllv_epi32(top, width));
-            // Zigzag back: (u >> 1) ^ -(u & 1).
-            let residual =
-                _mm256_xor_si256(_mm256_srli_epi32::<1>(u), _mm256_sub_epi32(zero, _mm256_and_si256(u, ones)));
             // SAFETY: `done + 8 <= out.len()` (out is as long as tokens).
-            unsafe { _mm256_storeu_si256(out[done..done + 8].as_mut_ptr().cast(), residual) };
+            unsafe { _mm256_storeu_si256(out[done..done + 8].as_mut_ptr().cast(), zigzag_back(u)) };
             *position += _mm256_extract_epi32::<7>(end) as usize;
             done += 8;
         }
