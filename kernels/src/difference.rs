@@ -337,6 +337,11 @@ mod avx2 {
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn integrate(codes: &mut [i32], shape: Shape3, axes: Axes) {
+        if shape.middle * shape.inner == 1 {
+            // One running sum over the whole tile (a 1-d array): the scalar chain of one addition
+            // per element was 5% faster here than eight at a time (random walk, AVX2 forced).
+            return integrate_with(codes, shape, axes, running_sums_scalar);
+        }
         integrate_with(codes, shape, axes, |values| {
             // SAFETY: this closure runs inside a function compiled for, and only called on, a CPU
             // with AVX2.
