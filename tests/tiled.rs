@@ -120,6 +120,29 @@ fn bytes_do_not_depend_on_threads_or_kernels() {
 }
 
 #[test]
+fn bytes_and_values_do_not_depend_on_what_the_thread_coded_before() {
+    // The decoder keeps buffers per thread (the tiles' tokens) and overwrites them without
+    // clearing; after a large, noisy f64 array and a wide one, a small array must code and
+    // decode as on a new thread.
+    let small = smooth(40, 9);
+    let on_new_thread = std::thread::spawn(move || {
+        let bytes = compress(&small, &tiled(-6).with_threads(Some(1))).unwrap();
+        let values = decompress::<f32>(&bytes).unwrap();
+        (bytes, values)
+    });
+    let (fresh_bytes, fresh_values) = on_new_thread.join().unwrap();
+    let noisy = Array1::from_shape_fn(200_000, |i| ((i * 7919 % 10007) as f64 - 5000.0) * 37.5);
+    let bytes = compress(&noisy, &tiled(-3).with_threads(Some(1))).unwrap();
+    decompress::<f64>(&bytes).unwrap();
+    let wide = smooth(900, 100);
+    let bytes = compress(&wide, &tiled(-12).with_threads(Some(1))).unwrap();
+    decompress::<f32>(&bytes).unwrap();
+    let bytes = compress(&smooth(40, 9), &tiled(-6).with_threads(Some(1))).unwrap();
+    assert_eq!(bytes, fresh_bytes);
+    assert_eq!(decompress::<f32>(&bytes).unwrap().mapv(f32::to_bits), fresh_values.mapv(f32::to_bits));
+}
+
+#[test]
 fn row_ranges_match_the_full_decode_and_touch_only_their_tiles() {
     let a = smooth(2500, 60);
     let bytes = compress(&a, &tiled(-7)).unwrap();
