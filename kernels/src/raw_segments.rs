@@ -417,43 +417,38 @@ pub(crate) mod vbmi {
         }
     }
 
-    /// Per token (its low six bits index them, as `vpermi2b` does), its raw-bit count.
-    const WIDTH_BYTES: [u8; TOKEN_COUNT] = {
-        let mut bytes = [0u8; TOKEN_COUNT];
-        let mut t = 0;
-        while t < TOKEN_COUNT {
-            bytes[t] = TOKEN_FIELDS[t] as u8;
-            t += 1;
-        }
-        bytes
-    };
+    /// Which byte per token a table of [`token_bytes`] holds.
+    #[derive(Clone, Copy)]
+    enum TokenByte {
+        /// The raw-bit count.
+        Width,
+        /// The bits the token stands for above the raw ones.
+        Top,
+        /// For tokens without raw bits, the residual itself (the top, zigzag-decoded); else 0.
+        SmallResidual,
+    }
 
-    /// Per token, the bits it stands for above the raw ones; each fits a byte.
-    const TOP_BYTES: [u8; TOKEN_COUNT] = {
+    /// A byte per token, indexed by its low six bits as `vpermi2b` does; each fits.
+    const fn token_bytes(which: TokenByte) -> [u8; TOKEN_COUNT] {
         let mut bytes = [0u8; TOKEN_COUNT];
         let mut t = 0;
         while t < TOKEN_COUNT {
-            assert!(TOKEN_FIELDS[t] >> 16 == 0);
-            bytes[t] = (TOKEN_FIELDS[t] >> 8) as u8;
+            let (width, top) = (TOKEN_FIELDS[t] & 0xff, TOKEN_FIELDS[t] >> 8);
+            assert!(top < 256);
+            bytes[t] = match which {
+                TokenByte::Width => width as u8,
+                TokenByte::Top => top as u8,
+                TokenByte::SmallResidual if width == 0 => ((top >> 1) as i32 ^ -((top & 1) as i32)) as i8 as u8,
+                TokenByte::SmallResidual => 0,
+            };
             t += 1;
         }
         bytes
-    };
+    }
 
-    /// Per token without raw bits, its residual (the zigzag value it stands for, decoded), which
-    /// fits a byte; 0 for the others.
-    const SMALL_RESIDUALS: [u8; TOKEN_COUNT] = {
-        let mut bytes = [0u8; TOKEN_COUNT];
-        let mut t = 0;
-        while t < TOKEN_COUNT {
-            if TOKEN_FIELDS[t] & 0xff == 0 {
-                let top = TOKEN_FIELDS[t] >> 8;
-                bytes[t] = ((top >> 1) as i32 ^ -((top & 1) as i32)) as i8 as u8;
-            }
-            t += 1;
-        }
-        bytes
-    };
+    const WIDTH_BYTES: [u8; TOKEN_COUNT] = token_bytes(TokenByte::Width);
+    const TOP_BYTES: [u8; TOKEN_COUNT] = token_bytes(TokenByte::Top);
+    const SMALL_RESIDUALS: [u8; TOKEN_COUNT] = token_bytes(TokenByte::SmallResidual);
 
     /// `(1 << w) - 1` for raw-bit counts `w` of 0 to 31.
     const LOW_MASKS: [u32; 32] = {
