@@ -69,7 +69,7 @@ pub(crate) fn word_at<const FAST: bool>(body: &[u8], byte: usize) -> u64 {
         // `multi_decode::decode_lanes_with`, `token_lanes::decode_scalar` and
         // `raw_segments::unpack_block`, after checking that every lane starts at least `reach`
         // bytes before the end of `body`; each lookup moves a lane by at most MAX_ELEMENT_BITS
-        // bits (an entry's six-bit length; 15 bits in `token_lanes`, 31 in `raw_segments`),
+        // bits (an entry's six-bit length, 63 bits in `token_lanes` too; 31 in `raw_segments`),
         // which `reach` allows for every lookup of the block plus the eight bytes of this load.
         // The read is unaligned-safe.
         u64::from_le(unsafe { body.as_ptr().add(byte).cast::<u64>().read_unaligned() })

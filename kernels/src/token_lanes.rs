@@ -60,8 +60,9 @@ pub fn single_entry(token: u8, code_len: u32) -> u16 {
 /// must not over-subscribe the code space) whose one-token table is `single`: entry `i` holds
 /// the tokens whose codes lie wholly inside the 12 bits `i`, up to three, in bytes 1, 2 and 3 (so
 /// that one 32-bit store, shifted, writes them in order), their count less one in bits 6..8, and
-/// their codes' total length in bits 0..6 (six bits, so that a shift by the entry takes it). Bits that begin no code give an entry that moves no
-/// lane and that the decoder reports.
+/// their codes' total length in bits 0..6 (six bits, so that a shift by the entry takes it). Bits
+/// that begin no code give an entry that moves no lane (bit 31 set, token 0) and that the
+/// decoder reports.
 pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
     const WINDOWS: usize = 1 << TABLE_BITS;
     let mut multi = Box::new([NO_TOKENS; WINDOWS]);
@@ -468,7 +469,8 @@ pub fn decode_scalar(
     let mut at: [usize; LANES] = std::array::from_fn(|l| lane_range(n, l).start);
     let mut seen = 0u32;
     // Blocks of lookups that stay inside every lane's output (each lookup writes four bytes and
-    // moves at most four) and inside `body` (each moves at most 15 bits) run unchecked.
+    // moves at most four) and inside `body` (each moves at most 63 bits: [`REACH`]) run
+    // unchecked.
     while (0..LANES).all(|l| at[l] + MOST_PER_ENTRY * BLOCK < ends[l]) {
         if positions.iter().all(|&p| p / 8 + REACH <= body.len()) {
             // SAFETY: the loop's condition is the function's contract.
