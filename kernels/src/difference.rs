@@ -327,7 +327,7 @@ mod avx512 {
 
 /// The running sums on AVX2, eight at a time, as [`avx512`] does sixteen.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use super::*;
     use std::arch::x86_64::*;
 
@@ -349,16 +349,21 @@ mod avx2 {
         });
     }
 
-    /// [`running_sums_scalar`], eight at a time: within each half, then the low half's total
-    /// added to the high half, plus the total of those before.
+    /// The inclusive running sums of the eight lanes of `x` (wrapping): within each half, then
+    /// the low half's total added to the high half. The raw-segment reader's positions use it too.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn within(x: __m256i) -> __m256i {
+        let x = _mm256_add_epi32(x, _mm256_slli_si256::<4>(x));
+        let x = _mm256_add_epi32(x, _mm256_slli_si256::<8>(x));
+        let low_total = _mm256_permutevar8x32_epi32(x, _mm256_set1_epi32(3));
+        _mm256_add_epi32(x, _mm256_blend_epi32::<0b1111_0000>(_mm256_setzero_si256(), low_total))
+    }
+
+    /// [`running_sums_scalar`], eight at a time: [`within`] each eight, plus the total of those
+    /// before.
     #[target_feature(enable = "avx2")]
     unsafe fn running_sums(values: &mut [i32]) {
-        let within = |x: __m256i| {
-            let x = _mm256_add_epi32(x, _mm256_slli_si256::<4>(x));
-            let x = _mm256_add_epi32(x, _mm256_slli_si256::<8>(x));
-            let low_total = _mm256_permutevar8x32_epi32(x, _mm256_set1_epi32(3));
-            _mm256_add_epi32(x, _mm256_blend_epi32::<0b1111_0000>(_mm256_setzero_si256(), low_total))
-        };
         let mut before = _mm256_setzero_si256();
         let mut eights = values.chunks_exact_mut(8);
         for chunk in &mut eights {

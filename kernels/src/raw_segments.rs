@@ -685,12 +685,8 @@ mod avx2 {
                 done += 8;
                 continue;
             }
-            // Inclusive prefix sum of the widths: within each half, then the low half's total
-            // added to the high half.
-            let mut end = _mm256_add_epi32(width, _mm256_slli_si256::<4>(width));
-            end = _mm256_add_epi32(end, _mm256_slli_si256::<8>(end));
-            let low_total = _mm256_permutevar8x32_epi32(end, _mm256_set1_epi32(3));
-            end = _mm256_add_epi32(end, _mm256_blend_epi32::<0b1111_0000>(zero, low_total));
+            // Inclusive prefix sum of the widths.
+            let end = crate::difference::avx2::within(width);
             let start = _mm256_add_epi32(_mm256_sub_epi32(end, width), _mm256_set1_epi32((*position % 8) as i32));
             let byte = _mm256_srli_epi32::<3>(start);
             // Each half reads sixteen bytes from its first element's byte.
