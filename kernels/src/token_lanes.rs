@@ -661,6 +661,13 @@ mod tests {
             (state >> 33) as u32
         };
         let single: Box<SingleEntries> = Box::new(std::array::from_fn(|_| next() as u16));
+        // Building from codes that are no code at all (lengths up to 15, code bits past them)
+        // and a one-token table that does not match them must not panic either.
+        for _ in 0..20 {
+            let codes: [u32; TOKEN_COUNT] = std::array::from_fn(|_| next() & 0xf_ffff);
+            let built = multi_entries(&codes, &single);
+            assert!(built.iter().all(|&e| e & 63 <= TABLE_BITS || e == NO_TOKENS));
+        }
         // Every entry claims four tokens, the count field's most, which no built table does.
         let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next() | 0xc0));
         let body: Vec<u8> = (0..300).map(|_| next() as u8).collect();
