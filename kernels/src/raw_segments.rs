@@ -37,6 +37,10 @@ const QUADS_UP_TO: u32 = 14;
 /// Elements written or read between checks of the room left.
 const BLOCK: usize = 64;
 
+/// Bytes of room past the end of the last segment with which every block of [`pack`] takes the
+/// path that checks the room once per block.
+pub const PACK_SLACK: usize = REACH + 8;
+
 /// The bits a segment gets for an element: its raw bits and their count.
 #[inline(always)]
 fn raw_of(t: u8, raw: i32) -> (u64, usize) {
@@ -145,7 +149,7 @@ fn pack_with(
     };
     // Every segment holds at least n / 4 elements; blocks of those go first, `step` per store.
     let whole = n / LANES / step * step;
-    let reach = REACH + 8;
+    let reach = PACK_SLACK;
     for first in (0..whole).step_by(BLOCK) {
         let block = |l: usize| ranges[l].start + first..ranges[l].start + whole.min(first + BLOCK);
         let t: [&[u8]; LANES] = std::array::from_fn(|l| &tokens[block(l)]);

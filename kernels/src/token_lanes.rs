@@ -187,8 +187,14 @@ pub fn encode_scalar(
 /// Tokens per lane written between checks of the room left.
 const WRITE_BLOCK: usize = 256;
 
-/// [`encode_scalar`], with `groups(tokens, bits, lens)` combining a whole block of one lane's
-/// codes, four per group, when it can (returning whether it did).
+/// Bytes of room past the end of the last lane with which every block of [`encode`] takes the
+/// path that checks the room once per block: a block of four codes of up to 15 bits per group,
+/// and an eight-byte store.
+pub const ENCODE_SLACK: usize = WRITE_BLOCK / 4 * 8 + 16;
+
+/// [`encode_scalar`], with `groups(tokens, bits, lens)` combining a block of one lane's codes (a
+/// multiple of sixteen, at most [`WRITE_BLOCK`]), four per group, when it can (returning whether
+/// it did).
 #[inline(always)]
 fn encode_with(
     codes: &[u32; TOKEN_COUNT],
@@ -206,20 +212,28 @@ fn encode_with(
     let whole = n / LANES / 4 * 4;
     // A quad is at most 48 bits under a valid code, but the length field allows 15 bits per
     // code: room for 60 per quad keeps any table's stores inside `buffer`.
-    let reach = BLOCK / 4 * 8 + 16;
+    let reach = ENCODE_SLACK;
     // The pair table is built only for blocks that `groups` does not combine. Tokens of 64 and
     // up count as their value modulo 64, as elsewhere: the pair index, `groups` and the tail
     // below each keep a token's low six bits.
     let mut pairs: Option<Box<PairCodes>> = None;
+    let single = |buffer: &mut [u8], position: &mut usize, pending: &mut u64, t: u8| {
+        let c = codes[usize::from(t) % TOKEN_COUNT];
+        put::<false>(buffer, position, pending, u64::from(c & 0xffff), ((c >> 16) & 15) as usize);
+    };
     for first in (0..whole).step_by(BLOCK) {
         let block = lanes.map(|lane| &lane[first..whole.min(first + BLOCK)]);
         let fast = positions.iter().all(|&p| p / 8 + reach <= buffer.len());
-        if fast && block[0].len() == BLOCK {
+        // The last block's sixteens are combined too (building the pair table for a few
+        // hundred tokens cost a fiftieth of encoding a tile), the rest written one by one.
+        let grouped = block[0].len() / 16 * 16;
+        if fast && grouped > 0 {
+            // Groups past the block's end stay empty: writing them moves no lane.
             let mut bits = [[0u64; BLOCK / 4]; LANES];
             let mut lens = [[0u32; BLOCK / 4]; LANES];
             let mut combined = true;
             for l in 0..LANES {
-                combined &= groups(block[l], &mut bits[l], &mut lens[l]);
+                combined &= groups(&block[l][..grouped], &mut bits[l], &mut lens[l]);
             }
             if combined {
                 crate::raw_segments::put_groups::<true, { BLOCK / 4 }>(
@@ -229,6 +243,11 @@ fn encode_with(
                     &mut positions,
                     &mut pending,
                 );
+                for l in 0..LANES {
+                    for &t in &block[l][grouped..] {
+                        single(buffer, &mut positions[l], &mut pending[l], t);
+                    }
+                }
                 continue;
             }
         }
@@ -241,8 +260,7 @@ fn encode_with(
     }
     for l in 0..LANES {
         for &t in &lanes[l][whole..] {
-            let c = codes[usize::from(t) % TOKEN_COUNT];
-            put::<false>(buffer, &mut positions[l], &mut pending[l], u64::from(c & 0xffff), ((c >> 16) & 15) as usize);
+            single(buffer, &mut positions[l], &mut pending[l], t);
         }
         // An empty lane has written nothing yet: clear its first byte as the others were.
         if positions[l] == starts[l] * 8 {
@@ -299,10 +317,11 @@ mod vbmi {
             unsafe { _mm512_loadu_si512(codes[16 * k..].as_ptr().cast()) }
         });
         encode_with(codes, tokens, buffer, starts, |block, bits, lens| {
-            for step in 0..WRITE_BLOCK / 16 {
+            for step in 0..block.len() / 16 {
                 // SAFETY: this closure runs inside a function compiled for, and only called on, a
                 // CPU with AVX-512 F, BW and VBMI; the sixteen bytes from `16 * step` are inside
-                // the block of WRITE_BLOCK; four groups from `4 * step` are inside `bits`, `lens`.
+                // the block; four groups from `4 * step` are inside `bits` and `lens`, which hold
+                // a group per four of the WRITE_BLOCK tokens a block has at most.
                 unsafe {
                     let t = _mm512_cvtepu8_epi32(_mm_loadu_si128(block[16 * step..16 * step + 16].as_ptr().cast()));
                     let t = _mm512_and_si512(t, _mm512_set1_epi32(TOKEN_COUNT as i32 - 1));

@@ -145,6 +145,24 @@ pub fn split(kernels: Kernels, values: &mut [i32], tokens: &mut [u8]) -> u64 {
     kernels.run(Op { values, tokens, _borrows: PhantomData })
 }
 
+/// How often each token occurs in `tokens` (taken modulo [`TOKEN_COUNT`]), counted in four
+/// interleaved tables so that a run of one token does not make every increment wait for the one
+/// before.
+#[inline(always)]
+pub fn histogram(tokens: &[u8]) -> [u32; TOKEN_COUNT] {
+    let mut partial = [[0u32; TOKEN_COUNT]; 4];
+    let mut quads = tokens.chunks_exact(4);
+    for quad in &mut quads {
+        for (counts, &t) in partial.iter_mut().zip(quad) {
+            counts[usize::from(t) % TOKEN_COUNT] += 1;
+        }
+    }
+    for &t in quads.remainder() {
+        partial[0][usize::from(t) % TOKEN_COUNT] += 1;
+    }
+    std::array::from_fn(|t| partial.iter().map(|counts| counts[t]).sum())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

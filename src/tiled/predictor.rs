@@ -184,10 +184,7 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
 /// the raw bits in `residuals`.
 fn coded_bits(kernels: Kernels, residuals: &mut [i32], token_of: &mut [u8]) -> f64 {
     let raw_bits = tokens::split(kernels, residuals, token_of);
-    let mut counts = [0u32; tokens::TOKEN_COUNT];
-    for &t in token_of.iter() {
-        counts[usize::from(t)] += 1;
-    }
+    let counts = tokens::histogram(token_of);
     let n = residuals.len() as f64;
     let token_bits: f64 = counts
         .iter()

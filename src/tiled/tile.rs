@@ -96,6 +96,7 @@ pub(crate) fn encode_tile_as<T: Element>(
     for part in &lanes.parts {
         out.extend_from_slice(&lanes.buffer[part.clone()]);
     }
+    SCRATCH.set(lanes.buffer);
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     let coding_minor = if coding == Coding::Split { SPLIT_MINOR } else { SMALL_EXACT_MINOR };
@@ -138,7 +139,7 @@ fn starts_with_room(bytes: [usize; LANES]) -> ([usize; LANES], usize) {
 fn split_lanes(kernels: Kernels, token_of: &[u8], raw: &[i32]) -> CodedLanes {
     let n = token_of.len();
     let lane_counts: [[u32; TOKEN_COUNT]; LANES] =
-        std::array::from_fn(|lane| histogram(&token_of[token_lanes::lane_range(n, lane)]));
+        std::array::from_fn(|lane| tokens::histogram(&token_of[token_lanes::lane_range(n, lane)]));
     let (lengths, table) = token_code(&lane_counts);
     let codes: [u32; TOKEN_COUNT] =
         std::array::from_fn(|t| token_lanes::writer_code(table[t].0, u32::from(table[t].1)));
@@ -153,31 +154,30 @@ fn split_lanes(kernels: Kernels, token_of: &[u8], raw: &[i32]) -> CodedLanes {
     let raw_bytes = bytes(&|t| raw_bits_of_token(t as u8) as usize);
     let (lane_starts, lane_room) = starts_with_room(lane_bytes);
     let (raw_starts, raw_room) = starts_with_room(raw_bytes);
-    let mut buffer = vec![0u8; lane_room + raw_room];
+    // With the slack, the writers check their room once per block, all the way to the end.
+    let lane_room = lane_room + token_lanes::ENCODE_SLACK;
+    let raw_room = raw_room + raw_segments::PACK_SLACK;
+    let mut buffer = SCRATCH.take();
+    // The writers overwrite every byte of the parts kept below (and the eight after each), so a
+    // buffer left from an earlier tile needs no clearing; clearing a new one each tile took a
+    // thirtieth of encoding.
+    if buffer.len() < lane_room + raw_room {
+        buffer.resize(lane_room + raw_room, 0);
+    }
     let (lane_buffer, raw_buffer) = buffer.split_at_mut(lane_room);
     let written = token_lanes::encode(kernels, &codes, token_of, lane_buffer, lane_starts);
     debug_assert_eq!(written.map(|bits| bits.div_ceil(8)), lane_bytes);
-    let written = raw_segments::pack(kernels, token_of, raw, raw_buffer, raw_starts);
+    let written = raw_segments::pack(kernels, token_of, raw, &mut raw_buffer[..raw_room], raw_starts);
     debug_assert_eq!(written.map(|bits| bits.div_ceil(8)), raw_bytes);
     let lanes = (0..LANES).map(|l| lane_starts[l]..lane_starts[l] + lane_bytes[l]);
     let segments = (0..LANES).map(|l| lane_room + raw_starts[l]..lane_room + raw_starts[l] + raw_bytes[l]);
     CodedLanes { lengths, lane_bytes, buffer, parts: lanes.chain(segments).collect() }
 }
 
-/// How often each token occurs in `tokens`: counted in four interleaved histograms, so that a
-/// run of one token does not make every increment wait for the one before.
-fn histogram(tokens: &[u8]) -> [u32; TOKEN_COUNT] {
-    let mut partial = [[0u32; TOKEN_COUNT]; 4];
-    let mut quads = tokens.chunks_exact(4);
-    for quad in &mut quads {
-        for (counts, &t) in partial.iter_mut().zip(quad) {
-            counts[usize::from(t) % TOKEN_COUNT] += 1;
-        }
-    }
-    for &t in quads.remainder() {
-        partial[0][usize::from(t) % TOKEN_COUNT] += 1;
-    }
-    std::array::from_fn(|t| partial.iter().map(|counts| counts[t]).sum())
+thread_local! {
+    /// The writers' buffer, kept from tile to tile (see [`split_lanes`]); [`encode_tile_as`]
+    /// puts it back when it has copied the tile's parts out.
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 #[cfg(test)]
