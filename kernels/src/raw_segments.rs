@@ -383,37 +383,34 @@ pub(crate) mod vbmi {
             let high = _mm512_permutex2var_epi32(table[2], t, table[3]);
             let fields = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(t, _mm512_set1_epi32(32)), low, high);
             let width = _mm512_and_si512(fields, _mm512_set1_epi32(0xff));
-            // SAFETY: the CPU has AVX-512 F (this function's features); four groups from
+            // SAFETY: the CPU has AVX-512 F and BW (this function's features); four groups from
             // `4 * step`, inside `bits` and `lens`.
             unsafe { combine_groups(width, r, &mut bits[4 * step..], &mut lens[4 * step..]) };
         }
         true
     }
 
-    /// Combines sixteen elements, `values` of `widths` bits each (at most 14), four at a time:
-    /// writes `bits[0..4]`, each four elements' bits back to back, and `lens[0..4]`, their counts.
+    /// Combines sixteen elements, `values` of `widths` bits each (at most 15, nothing set above
+    /// them), four at a time: writes `bits[0..4]`, each four elements' bits back to back, and
+    /// `lens[0..4]`, their counts.
     ///
     /// # Safety
-    /// The CPU must have AVX-512 F; `bits` and `lens` must hold at least four each.
-    #[target_feature(enable = "avx512f")]
+    /// The CPU must have AVX-512 F and BW; `bits` and `lens` must hold at least four each.
+    #[target_feature(enable = "avx512f,avx512bw")]
     pub(crate) unsafe fn combine_groups(widths: __m512i, values: __m512i, bits: &mut [u64], lens: &mut [u32]) {
         assert!(bits.len() >= 4 && lens.len() >= 4);
-        let zero = _mm512_setzero_si512();
-        // Each element's place in its group: the widths before it in the group.
-        let end = _mm512_add_epi32(widths, _mm512_maskz_mov_epi32(0xeeee, _mm512_alignr_epi32::<15>(widths, zero)));
-        let end = _mm512_add_epi32(end, _mm512_maskz_mov_epi32(0xcccc, _mm512_alignr_epi32::<14>(end, zero)));
-        let place = _mm512_sub_epi32(end, widths);
-        let shifted =
-            |half: __m256i, at: __m256i| _mm512_sllv_epi64(_mm512_cvtepu32_epi64(half), _mm512_cvtepu32_epi64(at));
-        let or_groups = |x: __m512i| {
-            let x = _mm512_or_si512(x, _mm512_permutex_epi64::<0b10_11_00_01>(x));
-            _mm512_or_si512(x, _mm512_permutex_epi64::<0b01_00_11_10>(x))
-        };
-        let low = or_groups(shifted(_mm512_castsi512_si256(values), _mm512_castsi512_si256(place)));
-        let high = or_groups(shifted(_mm512_extracti64x4_epi64::<1>(values), _mm512_extracti64x4_epi64::<1>(place)));
-        let four = _mm512_permutex2var_epi64(low, _mm512_setr_epi64(0, 4, 8, 12, 0, 4, 8, 12), high);
+        // Pairs in each 64-bit lane's low half: the odd element shifted past the even one (a
+        // pair takes at most 30 bits); the high halves are cleared.
+        let odd = _mm512_sllv_epi32(values, _mm512_slli_epi64::<32>(widths));
+        let pairs = _mm512_maskz_or_epi32(0x5555, odd, _mm512_srli_epi64::<32>(odd));
+        let pair_widths = _mm512_maskz_add_epi32(0x5555, widths, _mm512_srli_epi64::<32>(widths));
+        // Fours in each 128-bit lane's low half: the high pair shifted past the low one.
+        let high = _mm512_sllv_epi64(pairs, _mm512_bslli_epi128::<8>(pair_widths));
+        let fours = _mm512_or_si512(high, _mm512_bsrli_epi128::<8>(high));
+        let four_widths = _mm512_add_epi64(pair_widths, _mm512_bsrli_epi128::<8>(pair_widths));
+        let four = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 0, 2, 4, 6), fours);
         let counts =
-            _mm512_permutexvar_epi32(_mm512_setr_epi32(3, 7, 11, 15, 3, 7, 11, 15, 3, 7, 11, 15, 3, 7, 11, 15), end);
+            _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), four_widths);
         // SAFETY: four u64 and four u32, inside `bits` and `lens` (checked above).
         unsafe {
             _mm256_storeu_si256(bits.as_mut_ptr().cast(), _mm512_castsi512_si256(four));
