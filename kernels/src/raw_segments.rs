@@ -409,8 +409,10 @@ pub(crate) mod vbmi {
         let fours = _mm512_or_si512(high, _mm512_bsrli_epi128::<8>(high));
         let four_widths = _mm512_add_epi64(pair_widths, _mm512_bsrli_epi128::<8>(pair_widths));
         let four = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 0, 2, 4, 6), fours);
-        let counts =
-            _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), four_widths);
+        let counts = _mm512_permutexvar_epi32(
+            _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12),
+            four_widths,
+        );
         // SAFETY: four u64 and four u32, inside `bits` and `lens` (checked above).
         unsafe {
             _mm256_storeu_si256(bits.as_mut_ptr().cast(), _mm512_castsi512_si256(four));
