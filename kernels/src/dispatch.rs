@@ -99,13 +99,14 @@ impl Kernels {
     }
 }
 
-/// Whether this CPU has AVX-512 F, BW, VL and VBMI.
+/// Whether this CPU has AVX-512 F, BW, VL, CD and VBMI (every CPU with VBMI has CD).
 fn has_vbmi() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512cd")
             && std::arch::is_x86_feature_detected!("avx512vbmi")
     }
     #[cfg(not(target_arch = "x86_64"))]
