@@ -124,20 +124,10 @@ impl DecodeTable {
     pub(crate) fn new(lengths: &[u8; TOKEN_COUNT], alphabet: Alphabet) -> Result<Self> {
         let codes = canonical_codes(lengths)?;
         let mut entries = Box::new([lilcom_kernels::token_decode::NO_CODE; 1 << MAX_CODE_LEN]);
-        let mut covered = 0usize;
-        for (token, &(code, len)) in codes.iter().enumerate() {
-            if len == 0 {
-                continue;
-            }
-            let step = 1usize << len;
-            covered += entries.len() / step;
-            let mut i = code as usize;
-            let entry = lilcom_kernels::token_decode::table_entry(alphabet, token as u8, u32::from(len));
-            while i < entries.len() {
-                entries[i] = entry;
-                i += step;
-            }
-        }
+        fill_by_doubling(&mut entries[..], &codes, |token, len| {
+            lilcom_kernels::token_decode::table_entry(alphabet, token, len)
+        });
+        let covered: usize = codes.iter().filter(|&&(_, len)| len > 0).map(|&(_, len)| entries.len() >> len).sum();
         let complete = covered == 1 << MAX_CODE_LEN;
         // Only complete codes: the multi-element decoder does not look for bits that begin no code.
         let multi = (complete && may_pay_to_combine(lengths, alphabet))
@@ -178,6 +168,26 @@ impl DecodeTable {
     }
 }
 
+/// Fills a decode table of [`MAX_CODE_LEN`]-bit windows (entries that begin no code left as
+/// they are): `entry(token, len)` at every window whose low bits are a code of `codes` (as
+/// [`canonical_codes`] gives them). Length by length, the table built so far is copied over the
+/// next as many entries, which repeats every code below that length, and then each code of the
+/// length takes its one place; a code's `1 << (MAX_CODE_LEN - len)` places, stored one by one,
+/// took three times as long.
+fn fill_by_doubling<E: Copy>(table: &mut [E], codes: &[(u32, u8); TOKEN_COUNT], entry: impl Fn(u8, u32) -> E) {
+    debug_assert_eq!(table.len(), 1 << MAX_CODE_LEN);
+    let mut built = 1;
+    for len in 1..=MAX_CODE_LEN {
+        table.copy_within(..built, built);
+        built *= 2;
+        for (token, &(code, code_len)) in codes.iter().enumerate() {
+            if u32::from(code_len) == len {
+                table[code as usize] = entry(token as u8, len);
+            }
+        }
+    }
+}
+
 /// The decode tables of token lanes (format minor version 4, codes of tokens alone): one token
 /// per lookup, for the lanes' last few tokens, and up to three, for the rest.
 pub(crate) struct TokenTables {
@@ -190,14 +200,7 @@ impl TokenTables {
         use lilcom_kernels::token_lanes::{multi_entries, single_entry, writer_code, NO_TOKEN};
         let codes = canonical_codes(lengths)?;
         let mut single = Box::new([NO_TOKEN; 1 << MAX_CODE_LEN]);
-        for (token, &(code, len)) in codes.iter().enumerate() {
-            if len > 0 {
-                let entry = single_entry(token as u8, u32::from(len));
-                for i in (code as usize..single.len()).step_by(1 << len) {
-                    single[i] = entry;
-                }
-            }
-        }
+        fill_by_doubling(&mut single[..], &codes, single_entry);
         let codes = codes.map(|(code, len)| writer_code(code, u32::from(len)));
         let multi = multi_entries(&codes, &single);
         Ok(TokenTables { single, multi })
