@@ -68,6 +68,11 @@ fuzz_target!(|data: &[u8]| {
         segments,
         (0..4).flat_map(|l| w2[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec()).collect::<Vec<u8>>()
     );
+    // Split and written in one pass: the same tokens and segments.
+    let (mut r3, mut s3, mut w3) = (ints.clone(), vec![0u8; ints.len()], vec![0u8; 4 * room]);
+    assert_eq!(bits, raw_segments::split_pack(kernels, &mut r3, &mut s3, &mut w3, starts));
+    assert_eq!(s3, s1);
+    assert!((0..4).all(|l| w3[starts[l]..starts[l] + bits[l].div_ceil(8)] == w1[starts[l]..starts[l] + bits[l].div_ceil(8)]));
     let (mut u1, mut u2) = (vec![0i32; ints.len()], vec![0i32; ints.len()]);
     assert_eq!(raw_segments::unpack_scalar(&s1, &segments, &mut u1), segments.len());
     assert_eq!(raw_segments::unpack(kernels, &s1, &segments, &mut u2), segments.len());

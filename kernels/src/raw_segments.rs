@@ -191,6 +191,38 @@ fn pack_with(
     std::array::from_fn(|l| positions[l] - starts[l] * 8)
 }
 
+/// Scalar reference: [`crate::tokens::split_scalar`] of the residuals `values` into `tokens`,
+/// then [`pack_scalar`] of their raw bits. Each segment's room is as [`pack_scalar`] needs, so
+/// the caller must allow for raw bits it does not know yet (at most 31 per element). Leaves
+/// `values` holding each element's residual or its raw bits (which, unspecified).
+#[inline(always)]
+pub fn split_pack_scalar(
+    values: &mut [i32],
+    tokens: &mut [u8],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
+) -> [usize; LANES] {
+    crate::tokens::split_scalar(values, tokens);
+    pack_scalar(tokens, values, buffer, starts)
+}
+
+/// The dispatched [`split_pack_scalar`]: the same tokens and bytes.
+pub fn split_pack(
+    kernels: Kernels,
+    values: &mut [i32],
+    tokens: &mut [u8],
+    buffer: &mut [u8],
+    starts: [usize; LANES],
+) -> [usize; LANES] {
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW, CD, VL and VBMI (`has_vbmi`).
+        return unsafe { vbmi::split_pack(values, tokens, buffer, starts) };
+    }
+    crate::tokens::split(kernels, values, tokens);
+    pack(kernels, tokens, values, buffer, starts)
+}
+
 /// The dispatched [`pack_scalar`].
 pub fn pack(kernels: Kernels, tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize; LANES]) -> [usize; LANES] {
     #[cfg(target_arch = "x86_64")]
@@ -358,6 +390,82 @@ pub(crate) mod vbmi {
             // with AVX-512 F, BW and VBMI.
             unsafe { quads(t, r, bits, lens) }
         })
+    }
+
+    /// [`split_pack_scalar`] on AVX-512: each block of 64 elements of a segment is split and,
+    /// when its raw bits are at most [`QUADS_UP_TO`] each, combined four to a store straight from
+    /// the registers (split and written apart, each element's raw bits went to memory and came
+    /// back, and its width was looked up again from its token).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW, CD, VL and VBMI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512cd,avx512vl,avx512vbmi")]
+    pub(super) unsafe fn split_pack(
+        values: &mut [i32],
+        tokens: &mut [u8],
+        buffer: &mut [u8],
+        starts: [usize; LANES],
+    ) -> [usize; LANES] {
+        use crate::tokens::avx512::{packed_bytes, sixteen};
+        assert_eq!(values.len(), tokens.len());
+        let n = values.len();
+        let mut positions = starts.map(|s| s * 8);
+        let mut pending = [0u64; LANES];
+        let ranges: [_; LANES] = std::array::from_fn(|l| lane_range(n, l));
+        // Every segment holds at least n / 4 elements; whole blocks of those go first.
+        let whole = n / LANES / BLOCK * BLOCK;
+        let mut bits = [[0u64; BLOCK / 4]; LANES];
+        let mut lens = [[0u32; BLOCK / 4]; LANES];
+        for first in (0..whole).step_by(BLOCK) {
+            let mut widest = _mm512_setzero_si512();
+            for l in 0..LANES {
+                let at = ranges[l].start + first;
+                let mut token = [_mm512_setzero_si512(); 4];
+                for (k, token) in token.iter_mut().enumerate() {
+                    // SAFETY: sixteen i32 from `at + 16 k`, inside the block of BLOCK (64)
+                    // elements from `at`, inside `values`; the CPU has AVX-512 F and CD.
+                    let (raw, (t, width)) =
+                        unsafe { sixteen(_mm512_loadu_si512(values[at + 16 * k..].as_ptr().cast())) };
+                    // SAFETY: as above, written back.
+                    unsafe { _mm512_storeu_si512(values[at + 16 * k..].as_mut_ptr().cast(), raw) };
+                    *token = t;
+                    widest = _mm512_max_epu32(widest, width);
+                    // SAFETY: four groups from `4 k`, inside `bits[l]` and `lens[l]`. Raw bits
+                    // wider than the groups take are combined wrongly, and not used (below).
+                    unsafe { combine_groups(width, raw, &mut bits[l][4 * k..], &mut lens[l][4 * k..]) };
+                }
+                // SAFETY: 64 bytes from `at`, the block's tokens, inside `tokens`.
+                unsafe { _mm512_storeu_si512(tokens[at..].as_mut_ptr().cast(), packed_bytes(token)) };
+            }
+            let fast = positions.iter().all(|&p| p / 8 + PACK_SLACK <= buffer.len());
+            let block = |l: usize| ranges[l].start + first..ranges[l].start + first + BLOCK;
+            if fast && _mm512_reduce_max_epu32(widest) <= QUADS_UP_TO {
+                put_groups::<true, { BLOCK / 4 }>(&bits, &lens, buffer, &mut positions, &mut pending);
+            } else {
+                // Rare (a wide residual, or the end of a small buffer): from the split's output.
+                let t: [&[u8]; LANES] = std::array::from_fn(|l| &tokens[block(l)]);
+                let r: [&[i32]; LANES] = std::array::from_fn(|l| &values[block(l)]);
+                if fast {
+                    put_raw::<true, 1>(t, r, buffer, &mut positions, &mut pending);
+                } else {
+                    put_raw::<false, 1>(t, r, buffer, &mut positions, &mut pending);
+                }
+            }
+        }
+        for l in 0..LANES {
+            let rest = ranges[l].start + whole..ranges[l].end;
+            crate::tokens::split_scalar(&mut values[rest.clone()], &mut tokens[rest.clone()]);
+            for i in rest {
+                let (bits, len) = raw_of(tokens[i], values[i]);
+                put::<false>(buffer, &mut positions[l], &mut pending[l], bits, len);
+            }
+            if positions[l] == starts[l] * 8 {
+                if let Some(first) = buffer.get_mut(starts[l]) {
+                    *first = 0;
+                }
+            }
+        }
+        std::array::from_fn(|l| positions[l] - starts[l] * 8)
     }
 
     /// Combines a block of one segment's elements (of at most 14 raw bits, which the caller
@@ -595,6 +703,43 @@ mod tests {
                     written.push(stream);
                 }
                 assert_eq!(written[0], written[1], "dispatched and scalar segments differ");
+            }
+        }
+    }
+
+    #[test]
+    fn split_and_written_in_one_pass_gives_the_tokens_and_segments_of_the_two_passes() {
+        // Widest 14 and below: blocks combined from the registers; wider: blocks that fall back
+        // to the split's output in memory, alone or mixed with combined ones; and rooms from
+        // ample (every block checked once) to the least a segment needs (the checked stores).
+        for widest in [4, 9, 14, 15, 20, 32] {
+            for n in [0, 1, 5, 63, 64, 65, 255, 256, 257, 1000, 4103] {
+                let values = residuals(n, widest);
+                for spare in [0, PACK_SLACK] {
+                    let mut outputs = Vec::new();
+                    for kernels in [Kernels::detect(), Kernels::detect().without_vbmi(), Kernels::scalar()] {
+                        let room = n.div_ceil(4) * 31 / 8 + 1 + 8;
+                        let starts = [0, room, 2 * room, 3 * room];
+                        let mut buffer = vec![0x5au8; 4 * room + spare];
+                        let mut raw = values.clone();
+                        let mut tokens = vec![0u8; n];
+                        let bits = split_pack(kernels, &mut raw, &mut tokens, &mut buffer, starts);
+                        let segments: Vec<u8> = (0..LANES)
+                            .flat_map(|l| buffer[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec())
+                            .collect();
+                        outputs.push((tokens, bits, segments));
+                    }
+                    let mut raw = values.clone();
+                    let mut tokens = vec![0u8; n];
+                    split_scalar(&mut raw, &mut tokens);
+                    assert_eq!(outputs[0].0, tokens, "widest {widest}, {n}: tokens");
+                    for other in &outputs[1..] {
+                        assert_eq!(&outputs[0], other, "widest {widest}, {n}, spare {spare}: paths differ");
+                    }
+                    let mut out = vec![0i32; n];
+                    assert_eq!(unpack_scalar(&tokens, &outputs[0].2, &mut out), outputs[0].2.len());
+                    assert_eq!(out, values, "widest {widest}, {n}: residuals");
+                }
             }
         }
     }

@@ -154,7 +154,7 @@ pub fn split(kernels: Kernels, values: &mut [i32], tokens: &mut [u8]) -> u64 {
 /// [`token_and_raw_bits`] as masks. (Compiled from the scalar loop, it ran on 256-bit registers
 /// at about twice the instructions per element.)
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use super::*;
     use std::arch::x86_64::*;
 
@@ -169,7 +169,6 @@ mod avx512 {
         let mut raw_total = _mm512_setzero_si512();
         // Sixty-four at a time, so that their tokens go out packed in one store: narrowing each
         // sixteen to bytes with their own store ran at a third of the speed on Zen 4.
-        let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         for (chunk, out) in values[..whole].chunks_exact_mut(64).zip(tokens[..whole].chunks_exact_mut(64)) {
             let mut token = [_mm512_setzero_si512(); 4];
             for (k, token) in token.iter_mut().enumerate() {
@@ -180,13 +179,21 @@ mod avx512 {
                 *token = raw.0;
                 raw_total = _mm512_add_epi64(raw_total, _mm512_sad_epu8(raw.1, _mm512_setzero_si512()));
             }
-            // Tokens are below 64: the saturating packs keep them, in an order the permute undoes.
-            let bytes =
-                _mm512_packus_epi16(_mm512_packus_epi32(token[0], token[1]), _mm512_packus_epi32(token[2], token[3]));
             // SAFETY: 64 bytes, the whole of `out`.
-            unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), _mm512_permutexvar_epi32(order, bytes)) };
+            unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), packed_bytes(token)) };
         }
         _mm512_reduce_add_epi64(raw_total) as u64 + split_scalar(&mut values[whole..], &mut tokens[whole..])
+    }
+
+    /// Sixty-four tokens (each below 64, in 32-bit lanes) as 64 bytes in order.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(crate) fn packed_bytes(token: [__m512i; 4]) -> __m512i {
+        // The saturating packs keep them, interleaved by 128-bit lanes; the permute undoes that.
+        let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        let bytes =
+            _mm512_packus_epi16(_mm512_packus_epi32(token[0], token[1]), _mm512_packus_epi32(token[2], token[3]));
+        _mm512_permutexvar_epi32(order, bytes)
     }
 
     /// Per leading-zero count of `u | 1` (so that 0 counts as 1, both of width 0 or 1): the
@@ -216,8 +223,11 @@ mod avx512 {
 
     /// The raw bits of sixteen residuals, and their tokens and raw-bit counts: each token is
     /// its value's top bits plus an offset, both given by the value's width, looked up.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F and CD.
     #[inline(always)]
-    unsafe fn sixteen(v: __m512i) -> (__m512i, (__m512i, __m512i)) {
+    pub(crate) unsafe fn sixteen(v: __m512i) -> (__m512i, (__m512i, __m512i)) {
         let table = |t: &[i32; 32], k: usize| {
             // SAFETY: sixteen of the table's 32 entries, from 0 or 16.
             unsafe { _mm512_loadu_si512(t[16 * k..].as_ptr().cast()) }

@@ -75,12 +75,13 @@ pub(crate) fn encode_tile_as<T: Element>(
     let predictor = predictor::choose(kernels, codes, view);
     predictor.apply(kernels, codes, view);
 
-    // From here on `codes` holds each residual's raw bits.
-    tokens::split(kernels, codes, token_of);
     let lanes = match coding {
         #[cfg(test)]
-        Coding::Interleaved => interleaved_lanes(kernels, token_of, codes),
-        Coding::Split => split_lanes(kernels, token_of, codes),
+        Coding::Interleaved => {
+            tokens::split(kernels, codes, token_of);
+            interleaved_lanes(kernels, token_of, codes)
+        }
+        Coding::Split => split_lanes(kernels, codes, token_of),
     };
     let coded_len: usize = lanes.parts.iter().map(|part| part.len()).sum();
 
@@ -142,15 +143,31 @@ fn starts_with_room(bytes: [usize; LANES]) -> ([usize; LANES], usize) {
     (starts, starts[LANES - 1] + bytes[LANES - 1] + 8)
 }
 
-/// Minor version 4's coding: the token lanes, then the raw segments.
-fn split_lanes(kernels: Kernels, token_of: &[u8], raw: &[i32]) -> CodedLanes {
+/// Minor version 4's coding: the token lanes, then the raw segments, of the tokens and raw bits
+/// that `residuals` split into (written to `token_of`; `residuals` is used up).
+fn split_lanes(kernels: Kernels, residuals: &mut [i32], token_of: &mut [u8]) -> CodedLanes {
     let n = token_of.len();
+    // The raw segments go first, split and written in one pass before the tokens' code exists:
+    // each gets room for the most raw bits an element can have (31), in a buffer kept from tile
+    // to tile. The writers overwrite every byte of the parts kept below (and the eight after
+    // each), so that buffer needs no clearing; clearing a new one each tile took a thirtieth of
+    // encoding. With the slacks, the writers check their room once per block to the end.
+    let most_raw: [usize; LANES] = std::array::from_fn(|l| (token_lanes::lane_range(n, l).len() * 31).div_ceil(8));
+    let (raw_starts, raw_room) = starts_with_room(most_raw);
+    let raw_room = raw_room + raw_segments::PACK_SLACK;
+    let mut buffer = SCRATCH.take();
+    if buffer.len() < raw_room {
+        buffer.resize(raw_room, 0);
+    }
+    let raw_bits = raw_segments::split_pack(kernels, residuals, token_of, &mut buffer[..raw_room], raw_starts);
+    let raw_bytes = raw_bits.map(|bits| bits.div_ceil(8));
+
     let lane_counts: [[u32; TOKEN_COUNT]; LANES] =
         std::array::from_fn(|lane| tokens::histogram(&token_of[token_lanes::lane_range(n, lane)]));
     let (lengths, table) = token_code(&lane_counts);
     let codes: [u32; TOKEN_COUNT] =
         std::array::from_fn(|t| token_lanes::writer_code(table[t].0, u32::from(table[t].1)));
-    // Each lane's and segment's exact size from its token counts.
+    // Each lane's exact size from its token counts.
     let bytes = |bits: &dyn Fn(usize) -> usize| -> [usize; LANES] {
         std::array::from_fn(|l| {
             let total: usize = lane_counts[l].iter().enumerate().map(|(t, &c)| c as usize * bits(t)).sum();
@@ -158,26 +175,17 @@ fn split_lanes(kernels: Kernels, token_of: &[u8], raw: &[i32]) -> CodedLanes {
         })
     };
     let lane_bytes = bytes(&|t| usize::from(table[t].1));
-    let raw_bytes = bytes(&|t| raw_bits_of_token(t as u8) as usize);
+    debug_assert_eq!(raw_bytes, bytes(&|t| raw_bits_of_token(t as u8) as usize));
     let (lane_starts, lane_room) = starts_with_room(lane_bytes);
-    let (raw_starts, raw_room) = starts_with_room(raw_bytes);
-    // With the slack, the writers check their room once per block, all the way to the end.
     let lane_room = lane_room + token_lanes::ENCODE_SLACK;
-    let raw_room = raw_room + raw_segments::PACK_SLACK;
-    let mut buffer = SCRATCH.take();
-    // The writers overwrite every byte of the parts kept below (and the eight after each), so a
-    // buffer left from an earlier tile needs no clearing; clearing a new one each tile took a
-    // thirtieth of encoding.
-    if buffer.len() < lane_room + raw_room {
-        buffer.resize(lane_room + raw_room, 0);
+    if buffer.len() < raw_room + lane_room {
+        buffer.resize(raw_room + lane_room, 0);
     }
-    let (lane_buffer, raw_buffer) = buffer.split_at_mut(lane_room);
-    let written = token_lanes::encode(kernels, &codes, token_of, lane_buffer, lane_starts);
+    let written =
+        token_lanes::encode(kernels, &codes, token_of, &mut buffer[raw_room..raw_room + lane_room], lane_starts);
     debug_assert_eq!(written.map(|bits| bits.div_ceil(8)), lane_bytes);
-    let written = raw_segments::pack(kernels, token_of, raw, &mut raw_buffer[..raw_room], raw_starts);
-    debug_assert_eq!(written.map(|bits| bits.div_ceil(8)), raw_bytes);
-    let lanes = (0..LANES).map(|l| lane_starts[l]..lane_starts[l] + lane_bytes[l]);
-    let segments = (0..LANES).map(|l| lane_room + raw_starts[l]..lane_room + raw_starts[l] + raw_bytes[l]);
+    let lanes = (0..LANES).map(|l| raw_room + lane_starts[l]..raw_room + lane_starts[l] + lane_bytes[l]);
+    let segments = (0..LANES).map(|l| raw_starts[l]..raw_starts[l] + raw_bytes[l]);
     CodedLanes { lengths, lane_bytes, buffer, parts: lanes.chain(segments).collect() }
 }
 
