@@ -107,11 +107,20 @@ pub(crate) fn encode<T: Element>(values: &[T], shape: &[usize], tick_power: i32,
     let lengths: Vec<usize> = tiles.iter().map(|(tile, _)| tile.len()).collect();
     // The newest minor version a tile needs (every tile of this writer needs 3, for its tokens).
     let minor = tiles.iter().map(|&(_, minor)| minor).max().unwrap_or(0);
-    let mut out = Layout::write(minor, T::DTYPE, tick_power, shape, per_tile, &lengths);
-    out.reserve(lengths.iter().sum());
+    let header = Layout::write(minor, T::DTYPE, tick_power, shape, per_tile, &lengths);
+    // The tiles are copied into place in parallel too: appended one after the other on one
+    // thread, the copy (and the new output's page faults) held two threads to 1.5-1.8 times one
+    // thread's compression speed of the 16M-element array.
+    let mut out = vec![0u8; header.len() + lengths.iter().sum::<usize>()];
+    let (head, mut rest) = out.split_at_mut(header.len());
+    head.copy_from_slice(&header);
+    let mut places = Vec::with_capacity(tiles.len());
     for (tile, _) in &tiles {
-        out.extend_from_slice(tile);
+        let (place, after) = rest.split_at_mut(tile.len());
+        places.push((place, tile));
+        rest = after;
     }
+    exec.map(places, |(place, tile)| place.copy_from_slice(tile))?;
     Ok(out)
 }
 
