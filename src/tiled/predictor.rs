@@ -44,13 +44,21 @@ impl Predictor {
         }
     }
 
-    /// What the chooser multiplies this predictor's estimated bits by: the scaled predictor's
+    /// What the chooser multiplies this predictor's estimated bits by. The scaled predictor's
     /// inverse is a recurrence from one element to the next (several times slower to decode than
     /// differences), so it must save more than a trace of bits to be picked. On iid data its
     /// least-squares coefficient is near 0 and its bits within 0.01% of no prediction's.
+    ///
+    /// Interpolation is judged on a sample a few rows deep, which lacks the tile's coarse levels
+    /// (rows 32 to 256 apart in a 500-row tile), whose residuals are the widest; on speech
+    /// features its estimate came out up to 2% below Lorenzo's on tiles where it then cost 4-6%
+    /// more (2 of the corpus's 22 lhotse-style chunks, 5% of their bytes). A 3% handicap picks
+    /// Lorenzo there and changes no other choice on the corpus; where interpolation pays (the
+    /// smooth field) it wins by 20% and more.
     fn decode_cost_factor(self) -> f64 {
         match self {
             Predictor::Scaled(..) => 1.002,
+            Predictor::Interpolation(_) => 1.03,
             _ => 1.0,
         }
     }
