@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use crate::bits::zigzag_decode;
 use crate::dispatch::{simd_op, Kernels};
 use crate::token_decode::{word_at, LANES};
-use crate::token_encode::put;
+use crate::token_encode::{lanes_written, put};
 use crate::token_lanes::lane_range;
 use crate::tokens::{raw_bits, raw_bits_of_token, value_of, Alphabet, TOKEN_COUNT};
 
@@ -182,19 +182,16 @@ fn pack_with(
             let (bits, len) = raw_of(tokens[i], raw[i]);
             put::<false>(buffer, &mut positions[l], &mut pending[l], bits, len);
         }
-        if positions[l] == starts[l] * 8 {
-            if let Some(first) = buffer.get_mut(starts[l]) {
-                *first = 0;
-            }
-        }
     }
-    std::array::from_fn(|l| positions[l] - starts[l] * 8)
+    lanes_written(buffer, positions, starts)
 }
 
 /// Scalar reference: [`crate::tokens::split_scalar`] of the residuals `values` into `tokens`,
 /// then [`pack_scalar`] of their raw bits. Each segment's room is as [`pack_scalar`] needs, so
 /// the caller must allow for raw bits it does not know yet (at most 31 per element). Leaves
-/// `values` holding each element's residual or its raw bits (which, unspecified).
+/// `values` holding each element's residual or its raw bits (which, unspecified). Panics, as
+/// [`pack_scalar`] does, if `values` and `tokens` differ in length or a segment would run past
+/// the buffer's end.
 #[inline(always)]
 pub fn split_pack_scalar(
     values: &mut [i32],
@@ -459,13 +456,8 @@ pub(crate) mod vbmi {
                 let (bits, len) = raw_of(tokens[i], values[i]);
                 put::<false>(buffer, &mut positions[l], &mut pending[l], bits, len);
             }
-            if positions[l] == starts[l] * 8 {
-                if let Some(first) = buffer.get_mut(starts[l]) {
-                    *first = 0;
-                }
-            }
         }
-        std::array::from_fn(|l| positions[l] - starts[l] * 8)
+        lanes_written(buffer, positions, starts)
     }
 
     /// Combines a block of one segment's elements (of at most 14 raw bits, which the caller

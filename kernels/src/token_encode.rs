@@ -56,6 +56,21 @@ pub(crate) fn put<const FAST: bool>(buffer: &mut [u8], position: &mut usize, pen
     *position = next;
 }
 
+/// Finishes lanes (or segments) written from byte `starts[l]` of `buffer` up to bit
+/// `positions[l]`: a lane that got no bits has its first byte cleared, as every written lane's
+/// bytes past its last bit are; returns each lane's length in bits.
+#[inline(always)]
+pub(crate) fn lanes_written(buffer: &mut [u8], positions: [usize; LANES], starts: [usize; LANES]) -> [usize; LANES] {
+    for l in 0..LANES {
+        if positions[l] == starts[l] * 8 {
+            if let Some(first) = buffer.get_mut(starts[l]) {
+                *first = 0;
+            }
+        }
+    }
+    std::array::from_fn(|l| positions[l] - starts[l] * 8)
+}
+
 /// Writes whole groups of `tokens` and `raw` to the lanes at `positions`; with `PAIRS` (an even
 /// number of groups, elements of at most 28 bits), two elements of a lane per store.
 #[inline(always)]

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use crate::dispatch::{simd_op, Kernels};
 use crate::token_decode::{word_at, LANES, TABLE_BITS};
-use crate::token_encode::put;
+use crate::token_encode::{lanes_written, put};
 use crate::tokens::TOKEN_COUNT;
 
 /// The elements of lane `lane` in a tile of `n`: the `lane`-th quarter, `floor(lane * n / 4)`
@@ -262,14 +262,8 @@ fn encode_with(
         for &t in &lanes[l][whole..] {
             single(buffer, &mut positions[l], &mut pending[l], t);
         }
-        // An empty lane has written nothing yet: clear its first byte as the others were.
-        if positions[l] == starts[l] * 8 {
-            if let Some(first) = buffer.get_mut(starts[l]) {
-                *first = 0;
-            }
-        }
     }
-    std::array::from_fn(|l| positions[l] - starts[l] * 8)
+    lanes_written(buffer, positions, starts)
 }
 
 /// The dispatched [`encode_scalar`].

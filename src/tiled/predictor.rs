@@ -55,7 +55,7 @@ impl Predictor {
     /// more (2 of the corpus's 22 lhotse-style chunks, 5% of their bytes). A 3% handicap picks
     /// Lorenzo there and changes no other choice on the corpus; where interpolation pays (the
     /// smooth field) it wins by 20% and more.
-    fn decode_cost_factor(self) -> f64 {
+    fn cost_factor(self) -> f64 {
         match self {
             Predictor::Scaled(..) => 1.002,
             Predictor::Interpolation(_) => 1.03,
@@ -178,7 +178,7 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
     for candidate in candidates {
         scratch.copy_from_slice(&sample);
         candidate.apply(kernels, &mut scratch, sample_shape);
-        let cost = coded_bits(kernels, &mut scratch, &mut token_of) * candidate.decode_cost_factor();
+        let cost = coded_bits(kernels, &mut scratch, &mut token_of) * candidate.cost_factor();
         if cost < best.0 {
             best = (cost, candidate);
         }
