@@ -150,9 +150,10 @@ pub fn split(kernels: Kernels, values: &mut [i32], tokens: &mut [u8]) -> u64 {
     kernels.run(Op { values, tokens, _borrows: PhantomData })
 }
 
-/// [`split_scalar`] sixteen residuals at a time on 512-bit registers, with the three cases of
-/// [`token_and_raw_bits`] as masks. (Compiled from the scalar loop, it ran on 256-bit registers
-/// at about twice the instructions per element.)
+/// [`split_scalar`] sixteen residuals at a time on 512-bit registers, each residual's raw-bit
+/// count and token offset looked up by its leading-zero count instead of [`token_and_raw_bits`]'
+/// three cases. (Compiled from the scalar loop, it ran on 256-bit registers at about twice the
+/// instructions per element.)
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
     use super::*;
