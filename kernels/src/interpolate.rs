@@ -167,14 +167,30 @@ pub fn interpolate_codes_reference(codes: &mut [i32], shape: Shape3, edges: Edge
 }
 
 /// Replaces codes by their residuals (the encoder's direction); the same result as
-/// [`interpolate_residuals_reference`], with the choice of formula taken out of the inner loops
-/// and the finest level's steps computed a row at a time, compiled for the instruction set.
+/// [`interpolate_residuals_reference`], with the choice of formula taken out of the inner loops,
+/// the coarser levels run on a dense copy of the codes at even coordinates, and the finest
+/// level's steps computed a row at a time: in i32 lanes on AVX-512 (with VBMI, where the other
+/// AVX-512 kernels run), else compiled for the instruction set.
 pub fn interpolate_residuals(kernels: Kernels, codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW, VL and VBMI (`has_vbmi`).
+        return unsafe { avx512::interpolate::<false>(codes, shape, edges) };
+    }
     simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, edges: Edges } -> () => {
-        for step in steps(shape).rev() {
-            run_step::<false>(codes, shape, step, edges);
-        }
+        let mut scratch = Vec::new();
+        levels::<false>(
+            codes,
+            shape,
+            edges,
+            &mut |codes, rows, f| {
+                for r in 0..rows.rows {
+                    run_pairs::<false>(codes, rows.first + r * rows.row_stride, rows.count, rows.d, f, &mut scratch)
+                }
+            },
+            &mut copy_even,
+        );
     });
     kernels.run(Op { codes, shape, edges, _borrows: PhantomData })
 }
@@ -183,12 +199,125 @@ pub fn interpolate_residuals(kernels: Kernels, codes: &mut [i32], shape: Shape3,
 /// [`interpolate_residuals`], the same result as [`interpolate_codes_reference`].
 pub fn interpolate_codes(kernels: Kernels, codes: &mut [i32], shape: Shape3, edges: Edges) {
     assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW, VL and VBMI (`has_vbmi`).
+        return unsafe { avx512::interpolate::<true>(codes, shape, edges) };
+    }
     simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, edges: Edges } -> () => {
-        for step in steps(shape) {
-            run_step::<true>(codes, shape, step, edges);
-        }
+        let mut scratch = Vec::new();
+        levels::<true>(
+            codes,
+            shape,
+            edges,
+            &mut |codes, rows, f| {
+                for r in 0..rows.rows {
+                    run_pairs::<true>(codes, rows.first + r * rows.row_stride, rows.count, rows.d, f, &mut scratch)
+                }
+            },
+            &mut copy_even,
+        );
     });
     kernels.run(Op { codes, shape, edges, _borrows: PhantomData })
+}
+
+/// Tiles at least this long have their coarser levels interpolated on a copy of the codes at
+/// even coordinates; smaller ones, and the copies once this small, step by step in place.
+const SUBGRID_FROM: usize = 1 << 10;
+
+/// Every step of the interpolation, in order (`DECODE`) or in reverse, with `pairs` running the
+/// finest level's runs. Level `s` of a tile is level `s / 2` of its codes at even coordinates
+/// (each coordinate halved, each length halved and rounded up: the formulas depend only on
+/// whether neighbours fall inside, which halving keeps), so the coarser levels run on a dense
+/// copy of those codes, where their runs are contiguous, rather than on strided codes in place.
+#[inline(always)]
+fn levels<const DECODE: bool>(
+    codes: &mut [i32],
+    shape: Shape3,
+    edges: Edges,
+    pairs: &mut impl FnMut(&mut [i32], Rows, Formula),
+    copy_row: &mut impl FnMut(&mut [i32], &mut [i32], bool),
+) {
+    if shape.len() < SUBGRID_FROM {
+        if DECODE {
+            for step in steps(shape) {
+                run_step::<true>(codes, shape, step, edges, pairs);
+            }
+        } else {
+            for step in steps(shape).rev() {
+                run_step::<false>(codes, shape, step, edges, pairs);
+            }
+        }
+        return;
+    }
+    let finest = [Axis::Outer, Axis::Middle, Axis::Inner].map(|axis| Step { stride: 1, axis });
+    let half =
+        Shape3 { outer: shape.outer.div_ceil(2), middle: shape.middle.div_ceil(2), inner: shape.inner.div_ceil(2) };
+    let mut coarse = vec![0i32; half.len()];
+    if DECODE {
+        even_coordinates(codes, shape, &mut coarse, half, false, copy_row);
+        levels_dyn::<true>(&mut coarse, half, edges, pairs, copy_row);
+        even_coordinates(codes, shape, &mut coarse, half, true, copy_row);
+        for step in finest {
+            run_step::<true>(codes, shape, step, edges, pairs);
+        }
+    } else {
+        for step in finest.into_iter().rev() {
+            run_step::<false>(codes, shape, step, edges, pairs);
+        }
+        even_coordinates(codes, shape, &mut coarse, half, false, copy_row);
+        levels_dyn::<false>(&mut coarse, half, edges, pairs, copy_row);
+        even_coordinates(codes, shape, &mut coarse, half, true, copy_row);
+    }
+}
+
+/// [`levels`] called again for the coarser copy (not inlined into itself).
+#[inline(never)]
+fn levels_dyn<const DECODE: bool>(
+    codes: &mut [i32],
+    shape: Shape3,
+    edges: Edges,
+    pairs: &mut impl FnMut(&mut [i32], Rows, Formula),
+    copy_row: &mut impl FnMut(&mut [i32], &mut [i32], bool),
+) {
+    levels::<DECODE>(codes, shape, edges, pairs, copy_row)
+}
+
+/// Copies the codes at even coordinates of a tile of `shape` into `coarse` (of shape `half`), or
+/// back when `back`, a row at a time with `copy_row(row, copy, back)`.
+#[inline(always)]
+fn even_coordinates(
+    codes: &mut [i32],
+    shape: Shape3,
+    coarse: &mut [i32],
+    half: Shape3,
+    back: bool,
+    copy_row: &mut impl FnMut(&mut [i32], &mut [i32], bool),
+) {
+    let plane = shape.middle * shape.inner;
+    let mut copies = coarse.chunks_exact_mut(half.inner);
+    for o in (0..shape.outer).step_by(2) {
+        for m in (0..shape.middle).step_by(2) {
+            let row = &mut codes[o * plane + m * shape.inner..][..shape.inner];
+            let Some(copy) = copies.next() else { return };
+            copy_row(row, copy, back);
+        }
+    }
+}
+
+/// Copies a row's elements at even places into `copy` (half its length, rounded up), or back
+/// when `back`.
+#[inline(always)]
+fn copy_even(row: &mut [i32], copy: &mut [i32], back: bool) {
+    if back {
+        for (x, &c) in row.iter_mut().step_by(2).zip(copy.iter()) {
+            *x = c;
+        }
+    } else {
+        for (c, &x) in copy.iter_mut().zip(row.iter().step_by(2)) {
+            *c = x;
+        }
+    }
 }
 
 /// Which formula predicts a target: it depends only on the target's coordinate along the axis.
@@ -224,7 +353,8 @@ fn formula(c: usize, n: usize, s: usize, edges: Edges) -> Formula {
 }
 
 /// The formulas, on the neighbours at `-5s, -3s, -s, +s, +3s` (`z, a, b, c, d`) that each uses;
-/// the fast paths below share them. Wrapping to i32 as the format says.
+/// the fast paths below share them (the AVX-512 one computes them in i32 lanes). Wrapping to
+/// i32 as the format says.
 mod weights {
     #[inline(always)]
     pub fn cubic(a: i32, b: i32, c: i32, d: i32) -> i32 {
@@ -392,7 +522,13 @@ fn runs_along(n: usize, s: usize, edges: Edges) -> Vec<(usize, usize, Formula)> 
 /// One step over all its targets, in runs that share a formula. (Inlined so that it is compiled
 /// for the dispatched instruction set.)
 #[inline(always)]
-fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, edges: Edges) {
+fn run_step<const DECODE: bool>(
+    codes: &mut [i32],
+    shape: Shape3,
+    step: Step,
+    edges: Edges,
+    pairs: &mut impl FnMut(&mut [i32], Rows, Formula),
+) {
     let s = step.stride;
     let plane = shape.middle * shape.inner;
     let axis_len = match step.axis {
@@ -407,50 +543,440 @@ fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, ed
     // Coordinates visited along the axes other than the step's: multiples of s before it,
     // multiples of 2s after it.
     let count = |len: usize, every: usize| len.div_ceil(every);
-    let mut scratch = Vec::new();
-    let mut run_any = |codes: &mut [i32], first: usize, targets: usize, d: usize, f: Formula| {
+    let mut run_any = |codes: &mut [i32], rows: Rows, f: Formula| {
         // Short runs (rows of a few elements, one element per row for one axis) cost more to
         // set up than they save.
-        if s == 1 && targets >= 8 {
-            run_pairs::<DECODE>(codes, first, targets, d, f, &mut scratch);
+        if s == 1 && rows.count >= 8 {
+            pairs(codes, rows, f);
         } else {
-            run::<DECODE>(codes, first, 2 * s, targets, d, f);
+            for r in 0..rows.rows {
+                run::<DECODE>(codes, rows.first + r * rows.row_stride, 2 * s, rows.count, rows.d, f);
+            }
         }
+    };
+    let rows = |first: usize, count: usize, d: usize, rows: usize, row_stride: usize| Rows {
+        first,
+        count,
+        d,
+        rows,
+        row_stride,
     };
     match step.axis {
         Axis::Outer if plane == 1 => {
             // One element per row (a 1-d tile): the targets along the outer axis are one strided
             // run per formula, as along a row.
             for (c, len, f) in runs_along(shape.outer, s, edges) {
-                run_any(codes, c, len, s, f);
+                run_any(codes, rows(c, len, s, 1, 0), f);
             }
         }
         Axis::Inner => {
             let runs = runs_along(shape.inner, s, edges);
+            let row_count = count(shape.middle, s);
             for o in (0..shape.outer).step_by(s) {
-                for m in (0..shape.middle).step_by(s) {
-                    let row = o * plane + m * shape.inner;
-                    for &(c, len, f) in &runs {
-                        run_any(codes, row + c, len, s, f);
+                for &(c, len, f) in &runs {
+                    let first = o * plane + c;
+                    if s == 1 && len >= 8 {
+                        pairs(codes, rows(first, len, s, row_count, s * shape.inner), f);
+                    } else {
+                        // A few targets per row (those near the ends): each one's column down the
+                        // rows in one loop, rather than a call per row.
+                        for k in 0..len {
+                            run::<DECODE>(codes, first + 2 * s * k, s * shape.inner, row_count, s, f);
+                        }
                     }
                 }
             }
         }
         Axis::Middle => {
             let targets_per_row = count(shape.inner, 2 * s);
+            let runs = runs_along(shape.middle, s, edges);
             for o in (0..shape.outer).step_by(s) {
-                for m in (s..shape.middle).step_by(2 * s) {
-                    let f = formula(m, shape.middle, s, edges);
-                    run_any(codes, o * plane + m * shape.inner, targets_per_row, s * shape.inner, f);
+                for &(c, len, f) in &runs {
+                    let first = o * plane + c * shape.inner;
+                    run_any(codes, rows(first, targets_per_row, s * shape.inner, len, 2 * s * shape.inner), f);
                 }
             }
         }
         Axis::Outer => {
             let targets_per_row = count(shape.inner, 2 * s);
-            for o in (s..shape.outer).step_by(2 * s) {
-                let f = formula(o, shape.outer, s, edges);
-                for m in (0..shape.middle).step_by(2 * s) {
-                    run_any(codes, o * plane + m * shape.inner, targets_per_row, s * plane, f);
+            let row_count = count(shape.middle, 2 * s);
+            for (c, len, f) in runs_along(shape.outer, s, edges) {
+                for o in (c..).step_by(2 * s).take(len) {
+                    run_any(codes, rows(o * plane, targets_per_row, s * plane, row_count, 2 * s * shape.inner), f);
+                }
+            }
+        }
+    }
+}
+
+/// Runs of targets that share a formula, one per row: in each, `count` targets two strides
+/// apart from the row's first, their neighbours `d` apart; the rows' first targets are
+/// `first`, `first + row_stride`, and so on, `rows` of them.
+#[derive(Clone, Copy, Debug)]
+struct Rows {
+    first: usize,
+    count: usize,
+    d: usize,
+    rows: usize,
+    row_stride: usize,
+}
+
+/// The finest level's runs on AVX-512: predictions in i32 lanes, sixteen elements at a time, added
+/// in place at the targets.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// The steps of [`interpolate_codes`] (`DECODE`) or [`interpolate_residuals`], with the
+    /// finest level's runs on AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn interpolate<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges) {
+        levels::<DECODE>(
+            codes,
+            shape,
+            edges,
+            &mut |codes: &mut [i32], rows, f| {
+                // SAFETY: this closure runs inside a function compiled for, and only called on, a
+                // CPU with AVX-512 F.
+                unsafe { run_pairs::<DECODE>(codes, rows, f) }
+            },
+            &mut |row: &mut [i32], copy: &mut [i32], back| {
+                // SAFETY: as above.
+                unsafe { copy_even(row, copy, back) }
+            },
+        );
+    }
+
+    /// [`super::copy_even`], sixteen copies at a time, picked from (or merged into) 32 elements
+    /// of the row by a two-register permute.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn copy_even(row: &mut [i32], copy: &mut [i32], back: bool) {
+        assert_eq!(copy.len(), row.len().div_ceil(2));
+        let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        // Index 16 and up picks from the second register (the copies), below from the first.
+        let merge_low = _mm512_setr_epi32(16, 1, 17, 3, 18, 5, 19, 7, 20, 9, 21, 11, 22, 13, 23, 15);
+        let merge_high = _mm512_setr_epi32(24, 1, 25, 3, 26, 5, 27, 7, 28, 9, 29, 11, 30, 13, 31, 15);
+        let (n, row_at, copy_at) = (row.len(), row.as_mut_ptr(), copy.as_mut_ptr());
+        for start in (0..n).step_by(32) {
+            let lanes = |from: usize, len: usize| -> u16 {
+                if from >= len {
+                    0
+                } else if len - from >= 16 {
+                    u16::MAX
+                } else {
+                    ((1u32 << (len - from)) - 1) as u16
+                }
+            };
+            let (low_lanes, high_lanes) = (lanes(start, n), lanes(start + 16, n));
+            let copy_lanes = lanes(start / 2, copy.len());
+            // SAFETY: each access reads or writes only the lanes inside `row` or `copy`.
+            unsafe {
+                let low = _mm512_maskz_loadu_epi32(low_lanes, row_at.add(start).cast());
+                let high = _mm512_maskz_loadu_epi32(high_lanes, row_at.wrapping_add(start + 16).cast());
+                if back {
+                    let c = _mm512_maskz_loadu_epi32(copy_lanes, copy_at.add(start / 2).cast());
+                    let low = _mm512_permutex2var_epi32(low, merge_low, c);
+                    let high = _mm512_permutex2var_epi32(high, merge_high, c);
+                    _mm512_mask_storeu_epi32(row_at.add(start).cast(), low_lanes, low);
+                    _mm512_mask_storeu_epi32(row_at.wrapping_add(start + 16).cast(), high_lanes, high);
+                } else {
+                    let c = _mm512_permutex2var_epi32(low, evens, high);
+                    _mm512_mask_storeu_epi32(copy_at.add(start / 2).cast(), copy_lanes, c);
+                }
+            }
+        }
+    }
+
+    /// `floor((sum of w * x + r) / 2^K)` modulo 2^32, as [`weights`] defines it in i64, from two
+    /// i32 sums that wrap: `quotient`, the sum of `w * (x >> K)`, and `whole`, the sum of `w * x`
+    /// plus `r`. With `x = 2^K * (x >> K) + (x mod 2^K)`, the result is `quotient` plus the
+    /// floor of `(sum of w * (x mod 2^K) + r) / 2^K`, whose numerator, `whole - 2^K * quotient`,
+    /// is at most a few hundred and so exact although both sums wrapped.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn divided<const K: u32>(quotient: __m512i, whole: __m512i) -> __m512i {
+        let remainder = _mm512_sub_epi32(whole, _mm512_slli_epi32::<K>(quotient));
+        _mm512_add_epi32(quotient, _mm512_srai_epi32::<K>(remainder))
+    }
+
+    /// A weighted sum of neighbours plus `r`, divided by 2^K as [`weights`] says: for the
+    /// formulas near the edges, which few rows use.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn weighted<const N: usize, const K: u32>(w: [i32; N], x: [__m512i; N], r: i32) -> __m512i {
+        let (mut quotient, mut whole) = (_mm512_setzero_si512(), _mm512_set1_epi32(r));
+        for j in 0..N {
+            let weight = _mm512_set1_epi32(w[j]);
+            quotient = _mm512_add_epi32(quotient, _mm512_mullo_epi32(weight, _mm512_srai_epi32::<K>(x[j])));
+            whole = _mm512_add_epi32(whole, _mm512_mullo_epi32(weight, x[j]));
+        }
+        divided::<K>(quotient, whole)
+    }
+
+    /// Whether every lane of `magnitudes` (absolute values, or several or-ed together) is below
+    /// 2^26: a cubic of neighbours so small cannot wrap. (The absolute value of i32::MIN has the
+    /// top bit set.)
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn small(magnitudes: __m512i) -> bool {
+        _mm512_test_epi32_mask(magnitudes, _mm512_set1_epi32(!((1 << 26) - 1))) == 0
+    }
+
+    /// [`weights::cubic`], sixteen at a time. While every neighbour is within ±2^26 (`known_small`,
+    /// or checked here), the sum cannot wrap and one shift divides it; otherwise the quotient is
+    /// taken apart as [`weights`] does.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn cubic(a: __m512i, b: __m512i, c: __m512i, d: __m512i, known_small: bool) -> __m512i {
+        let nine = |x: __m512i| _mm512_add_epi32(_mm512_slli_epi32::<3>(x), x);
+        let whole = _mm512_add_epi32(
+            _mm512_sub_epi32(nine(_mm512_add_epi32(b, c)), _mm512_add_epi32(a, d)),
+            _mm512_set1_epi32(8),
+        );
+        let magnitudes = [a, b, c, d].map(|x| _mm512_abs_epi32(x));
+        if known_small
+            || small(_mm512_ternarylogic_epi32::<0xfe>(
+                magnitudes[0],
+                magnitudes[1],
+                _mm512_or_si512(magnitudes[2], magnitudes[3]),
+            ))
+        {
+            return _mm512_srai_epi32::<4>(whole);
+        }
+        let high = |x: __m512i| _mm512_srai_epi32::<4>(x);
+        let quotient = _mm512_sub_epi32(nine(_mm512_add_epi32(high(b), high(c))), _mm512_add_epi32(high(a), high(d)));
+        divided::<4>(quotient, whole)
+    }
+
+    /// The formulas as numbers, for a const parameter.
+    const CUBIC: u8 = 0;
+    const LINEAR: u8 = 1;
+    const COPY: u8 = 2;
+    const QUADRATIC_AHEAD: u8 = 3;
+    const QUADRATIC_AROUND: u8 = 4;
+    const QUADRATIC_BEHIND: u8 = 5;
+    const LINEAR_BEHIND: u8 = 6;
+
+    /// Formula `F`'s prediction of sixteen elements, from `n(k)`, the sixteen elements `k`
+    /// neighbour distances away; `known_small` when all of them are within ±2^26.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn predict<const F: u8>(n: impl Fn(isize) -> __m512i, known_small: bool) -> __m512i {
+        match F {
+            CUBIC => cubic(n(-3), n(-1), n(1), n(3), known_small),
+            LINEAR => weighted::<2, 1>([1, 1], [n(-1), n(1)], 0),
+            COPY => n(-1),
+            QUADRATIC_AHEAD => weighted::<3, 3>([3, 6, -1], [n(-1), n(1), n(3)], 4),
+            QUADRATIC_AROUND => weighted::<3, 3>([-1, 6, 3], [n(-3), n(-1), n(1)], 4),
+            QUADRATIC_BEHIND => weighted::<3, 3>([3, -10, 15], [n(-5), n(-3), n(-1)], 4),
+            _ => weighted::<2, 1>([-1, 3], [n(-3), n(-1)], 1),
+        }
+    }
+
+    /// How many neighbours before and after, in steps of the neighbour distance, a formula reads.
+    fn reach(f: Formula) -> (usize, usize) {
+        match f {
+            Formula::Cubic => (3, 3),
+            Formula::Linear => (1, 1),
+            Formula::Copy => (1, 0),
+            Formula::QuadraticAhead => (1, 3),
+            Formula::QuadraticAround => (3, 1),
+            Formula::QuadraticBehind => (5, 0),
+            Formula::LinearBehind => (3, 0),
+        }
+    }
+
+    /// [`super::run_pairs`]: the targets `first, first + 2, ...` (`count` of them), neighbours
+    /// `d` apart, all with formula `f`; predictions are computed at every element of the span
+    /// and kept at the targets.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn run_pairs<const DECODE: bool>(codes: &mut [i32], rows: Rows, f: Formula) {
+        let Rows { first, count, d, rows, row_stride } = rows;
+        if count == 0 || rows == 0 {
+            return;
+        }
+        let span = 2 * count - 1;
+        let (before, after) = reach(f);
+        // Every element of a span lies between two targets, so this puts the neighbours of
+        // every element of every row's span inside `codes`.
+        let last = first + (rows - 1) * row_stride;
+        assert!(first >= before * d && last + span - 1 + after * d < codes.len());
+        let run =
+            Span { base: codes.as_mut_ptr(), first, span, d, before: before * d, after: after * d, rows, row_stride };
+        // SAFETY (each call): `run` describes spans whose neighbours, by the formula's reach,
+        // lie inside `codes` (the assertion above).
+        unsafe {
+            match (f, d == 1) {
+                (Formula::Cubic, true) => run.along_row::<DECODE, CUBIC>(),
+                (Formula::Cubic, false) => run.across_rows::<DECODE, CUBIC>(),
+                (Formula::Linear, true) => run.along_row::<DECODE, LINEAR>(),
+                (Formula::Linear, false) => run.across_rows::<DECODE, LINEAR>(),
+                (Formula::Copy, true) => run.along_row::<DECODE, COPY>(),
+                (Formula::Copy, false) => run.across_rows::<DECODE, COPY>(),
+                (Formula::QuadraticAhead, true) => run.along_row::<DECODE, QUADRATIC_AHEAD>(),
+                (Formula::QuadraticAhead, false) => run.across_rows::<DECODE, QUADRATIC_AHEAD>(),
+                (Formula::QuadraticAround, true) => run.along_row::<DECODE, QUADRATIC_AROUND>(),
+                (Formula::QuadraticAround, false) => run.across_rows::<DECODE, QUADRATIC_AROUND>(),
+                (Formula::QuadraticBehind, true) => run.along_row::<DECODE, QUADRATIC_BEHIND>(),
+                (Formula::QuadraticBehind, false) => run.across_rows::<DECODE, QUADRATIC_BEHIND>(),
+                (Formula::LinearBehind, true) => run.along_row::<DECODE, LINEAR_BEHIND>(),
+                (Formula::LinearBehind, false) => run.across_rows::<DECODE, LINEAR_BEHIND>(),
+            }
+        }
+    }
+
+    /// Runs of targets, a row each: `first, first + 2, ...`, `span` elements from `first` of
+    /// the codes at `base`, their neighbours `d` apart; the formula reads from `before` elements
+    /// before the span to `after` after it. The next row's first is `row_stride` further.
+    #[derive(Clone, Copy)]
+    struct Span {
+        base: *mut i32,
+        first: usize,
+        span: usize,
+        d: usize,
+        before: usize,
+        after: usize,
+        rows: usize,
+        row_stride: usize,
+    }
+
+    /// The targets among sixteen elements from a run's first or sixteen after: the even lanes.
+    const TARGETS: u16 = 0x5555;
+
+    /// The lanes of the sixteen from `offset` of a span of `span` elements that lie in it.
+    fn in_span(offset: usize, span: usize) -> u16 {
+        if span - offset >= 16 {
+            u16::MAX
+        } else {
+            ((1u32 << (span - offset)) - 1) as u16
+        }
+    }
+
+    impl Span {
+        /// Targets along a row (`d = 1`), sixteen to a step: the elements between them gathered
+        /// into one register, whose shifts are each target's neighbours; the predictions spread
+        /// back to the targets' places. Each step's loads come before the step before it is
+        /// written (a load waiting on a store it overlaps costs more than the step).
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512 F; `d` is 1, and every row's span, with `before` elements
+        /// before it and `after` after it, lies in the codes.
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn along_row<const DECODE: bool, const F: u8>(self) {
+            let Span { base, span, before: reach_before, after: reach_after, rows, row_stride, .. } = self;
+            let odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            let spread_low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+            let spread_high = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+            for row in 0..rows {
+                let first = self.first + row * row_stride;
+                let (low, high) = (first - reach_before, first + span + reach_after);
+                let load = |at: isize| {
+                    // SAFETY: only the lanes in `low..high` are read, and they lie in the codes.
+                    unsafe {
+                        if at >= low as isize && at + 16 <= high as isize {
+                            _mm512_loadu_si512(base.wrapping_offset(at).cast())
+                        } else {
+                            let from = (low as isize - at).clamp(0, 16);
+                            let to = (high as isize - at).clamp(0, 16);
+                            let lanes = (((1u32 << to) - 1) & !((1u32 << from) - 1)) as u16;
+                            _mm512_maskz_loadu_epi32(lanes, base.wrapping_offset(at).cast())
+                        }
+                    }
+                };
+                // The elements between targets of the 32 from `at`: `at + 1, at + 3, ...`.
+                let between = |at: isize| -> (__m512i, __m512i, __m512i) {
+                    let (low_half, high_half) = (load(at), load(at + 16));
+                    (low_half, high_half, _mm512_permutex2var_epi32(low_half, odd_lanes, high_half))
+                };
+                let (_, _, mut before) = between(first as isize - 32);
+                let (mut low_half, mut high_half, mut here) = between(first as isize);
+                let mut all_small = small(_mm512_or_si512(_mm512_abs_epi32(before), _mm512_abs_epi32(here)));
+                for offset in (0..span).step_by(32) {
+                    let at = (first + offset) as isize;
+                    let (next_low, next_high, after) = between(at + 32);
+                    all_small = all_small && small(_mm512_abs_epi32(after));
+                    let prediction = predict::<F>(
+                        |k| match k {
+                            -5 => _mm512_alignr_epi32::<13>(here, before),
+                            -3 => _mm512_alignr_epi32::<14>(here, before),
+                            -1 => _mm512_alignr_epi32::<15>(here, before),
+                            1 => here,
+                            _ => _mm512_alignr_epi32::<1>(after, here),
+                        },
+                        all_small,
+                    );
+                    let (low_lanes, high_lanes) = (in_span(offset, span), in_span(offset + 16, span.max(offset + 16)));
+                    let (low_p, high_p) = (
+                        _mm512_permutexvar_epi32(spread_low, prediction),
+                        _mm512_permutexvar_epi32(spread_high, prediction),
+                    );
+                    let (low_x, high_x) = if DECODE {
+                        (
+                            _mm512_mask_add_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
+                            _mm512_mask_add_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
+                        )
+                    } else {
+                        (
+                            _mm512_mask_sub_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
+                            _mm512_mask_sub_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
+                        )
+                    };
+                    // SAFETY: the lanes in `low_lanes` and `high_lanes` lie in the span, inside the
+                    // codes. Elements other than targets are written back as they were read.
+                    unsafe {
+                        _mm512_mask_storeu_epi32(base.wrapping_offset(at).cast(), low_lanes, low_x);
+                        _mm512_mask_storeu_epi32(base.wrapping_offset(at + 16).cast(), high_lanes, high_x);
+                    }
+                    (before, here, low_half, high_half) = (here, after, next_low, next_high);
+                }
+            }
+        }
+
+        /// Targets whose neighbours lie in other rows (`d > 1`), which no target of the run is
+        /// in: every load is from memory.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512 F, and every row's span, with `before` elements before it
+        /// and `after` after it, lies in the codes.
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn across_rows<const DECODE: bool, const F: u8>(self) {
+            let Span { base, span, d, rows, row_stride, .. } = self;
+            for row in 0..rows {
+                let first = self.first + row * row_stride;
+                for offset in (0..span).step_by(16) {
+                    let at = first + offset;
+                    let lanes = in_span(offset, span);
+                    // Whole sixteens read the neighbours of span elements; the last only its targets'.
+                    let read = if lanes == u16::MAX { lanes } else { lanes & TARGETS };
+                    let prediction = predict::<F>(
+                        |k| {
+                            let from = (at as isize + k * d as isize) as usize;
+                            // SAFETY: the lanes read are neighbours of elements of the span, in the
+                            // codes.
+                            unsafe { _mm512_maskz_loadu_epi32(read, base.wrapping_add(from).cast()) }
+                        },
+                        false,
+                    );
+                    // SAFETY: the lanes in `lanes` lie in the span, inside the codes.
+                    unsafe {
+                        let x = _mm512_maskz_loadu_epi32(lanes & TARGETS, base.wrapping_add(at).cast());
+                        let x = if DECODE { _mm512_add_epi32(x, prediction) } else { _mm512_sub_epi32(x, prediction) };
+                        _mm512_mask_storeu_epi32(base.wrapping_add(at).cast(), lanes & TARGETS, x);
+                    }
                 }
             }
         }
@@ -469,6 +995,11 @@ mod tests {
                     all.push(Shape3 { outer, middle, inner });
                 }
             }
+        }
+        // Rows of many sixteens with ragged ends, and tiles big enough for several coarser
+        // copies.
+        for (outer, middle, inner) in [(3, 2, 131), (2, 1, 300), (9, 10, 70), (33, 5, 47), (40, 1, 1), (2000, 1, 1)] {
+            all.push(Shape3 { outer, middle, inner });
         }
         all
     }
@@ -504,35 +1035,42 @@ mod tests {
         }
     }
 
+    /// Codes of a few kinds: small; only the extremes; any i32; and around ±2^26, where the
+    /// AVX-512 cubic changes from one shift to taking the quotient apart.
+    fn codes_of_kind(kind: usize, n: usize, state: &mut u64) -> Vec<i32> {
+        (0..n)
+            .map(|_| {
+                *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let r = (*state >> 32) as u32;
+                match kind {
+                    0 => (r % 2001) as i32 - 1000,
+                    1 => [i32::MIN, i32::MAX, 0, -1][(r % 4) as usize],
+                    2 => r as i32,
+                    _ => [1 << 26, -(1 << 26), (1 << 26) - 1, 1 - (1 << 26)][(r % 4) as usize] + (r >> 28) as i32 - 8,
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn codes_come_back_exactly_even_at_the_extremes() {
         let mut state = 12345u64;
         for shape in shapes() {
-            for extreme in [false, true] {
-                let codes: Vec<i32> = (0..shape.len())
-                    .map(|_| {
-                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                        let r = (state >> 32) as u32;
-                        if extreme {
-                            [i32::MIN, i32::MAX, 0, -1][(r % 4) as usize]
-                        } else {
-                            (r % 2001) as i32 - 1000
-                        }
-                    })
-                    .collect();
-                for (edges, kernels) in [Edges::Linear, Edges::Quadratic]
-                    .into_iter()
-                    .flat_map(|e| [(e, Kernels::detect()), (e, Kernels::scalar())])
+            for kind in 0..4 {
+                let codes = codes_of_kind(kind, shape.len(), &mut state);
+                let kernels = [Kernels::detect(), Kernels::detect().without_vbmi(), Kernels::scalar()];
+                for (edges, kernels) in
+                    [Edges::Linear, Edges::Quadratic].into_iter().flat_map(|e| kernels.map(|k| (e, k)))
                 {
                     let mut work = codes.clone();
                     interpolate_residuals(kernels, &mut work, shape, edges);
                     let mut reference = codes.clone();
                     interpolate_residuals_reference(&mut reference, shape, edges);
-                    assert_eq!(work, reference, "{shape:?} {edges:?}: residuals differ from the reference");
+                    assert_eq!(work, reference, "{shape:?} {edges:?} kind {kind}: residuals differ from the reference");
                     interpolate_codes(kernels, &mut work, shape, edges);
-                    assert_eq!(work, codes, "{shape:?} {edges:?}");
+                    assert_eq!(work, codes, "{shape:?} {edges:?} kind {kind}");
                     interpolate_codes_reference(&mut reference, shape, edges);
-                    assert_eq!(reference, codes, "{shape:?} {edges:?}");
+                    assert_eq!(reference, codes, "{shape:?} {edges:?} kind {kind}");
                 }
             }
         }
