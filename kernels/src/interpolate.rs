@@ -179,18 +179,7 @@ pub fn interpolate_residuals(kernels: Kernels, codes: &mut [i32], shape: Shape3,
         return unsafe { avx512::interpolate::<false>(codes, shape, edges) };
     }
     simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, edges: Edges } -> () => {
-        let mut scratch = Vec::new();
-        levels::<false>(
-            codes,
-            shape,
-            edges,
-            &mut |codes, rows, f| {
-                for r in 0..rows.rows {
-                    run_pairs::<false>(codes, rows.first + r * rows.row_stride, rows.count, rows.d, f, &mut scratch)
-                }
-            },
-            &mut copy_even,
-        );
+        levels::<false>(codes, shape, edges, &mut Compiled::<false> { scratch: Vec::new() })
     });
     kernels.run(Op { codes, shape, edges, _borrows: PhantomData })
 }
@@ -205,18 +194,7 @@ pub fn interpolate_codes(kernels: Kernels, codes: &mut [i32], shape: Shape3, edg
         return unsafe { avx512::interpolate::<true>(codes, shape, edges) };
     }
     simd_op!(Op<'a> { codes: &'a mut [i32], shape: Shape3, edges: Edges } -> () => {
-        let mut scratch = Vec::new();
-        levels::<true>(
-            codes,
-            shape,
-            edges,
-            &mut |codes, rows, f| {
-                for r in 0..rows.rows {
-                    run_pairs::<true>(codes, rows.first + r * rows.row_stride, rows.count, rows.d, f, &mut scratch)
-                }
-            },
-            &mut copy_even,
-        );
+        levels::<true>(codes, shape, edges, &mut Compiled::<true> { scratch: Vec::new() })
     });
     kernels.run(Op { codes, shape, edges, _borrows: PhantomData })
 }
@@ -231,60 +209,48 @@ const SUBGRID_FROM: usize = 1 << 10;
 /// whether neighbours fall inside, which halving keeps), so the coarser levels run on a dense
 /// copy of those codes, where their runs are contiguous, rather than on strided codes in place.
 #[inline(always)]
-fn levels<const DECODE: bool>(
-    codes: &mut [i32],
-    shape: Shape3,
-    edges: Edges,
-    pairs: &mut impl FnMut(&mut [i32], Rows, Formula),
-    copy_row: &mut impl FnMut(&mut [i32], &mut [i32], bool),
-) {
+fn levels<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges, finest: &mut impl Finest) {
     if shape.len() < SUBGRID_FROM {
         if DECODE {
             for step in steps(shape) {
-                run_step::<true>(codes, shape, step, edges, pairs);
+                run_step::<true>(codes, shape, step, edges, finest);
             }
         } else {
             for step in steps(shape).rev() {
-                run_step::<false>(codes, shape, step, edges, pairs);
+                run_step::<false>(codes, shape, step, edges, finest);
             }
         }
         return;
     }
-    let finest = [Axis::Outer, Axis::Middle, Axis::Inner].map(|axis| Step { stride: 1, axis });
+    let finest_steps = [Axis::Outer, Axis::Middle, Axis::Inner].map(|axis| Step { stride: 1, axis });
     let half =
         Shape3 { outer: shape.outer.div_ceil(2), middle: shape.middle.div_ceil(2), inner: shape.inner.div_ceil(2) };
     let mut coarse = vec![0i32; half.len()];
     if DECODE {
-        even_coordinates(codes, shape, &mut coarse, half, false, copy_row);
-        levels_dyn::<true>(&mut coarse, half, edges, pairs, copy_row);
-        even_coordinates(codes, shape, &mut coarse, half, true, copy_row);
-        for step in finest {
-            run_step::<true>(codes, shape, step, edges, pairs);
+        even_coordinates(codes, shape, &mut coarse, half, false, finest);
+        levels_dyn::<true>(&mut coarse, half, edges, finest);
+        even_coordinates(codes, shape, &mut coarse, half, true, finest);
+        for step in finest_steps {
+            run_step::<true>(codes, shape, step, edges, finest);
         }
     } else {
-        for step in finest.into_iter().rev() {
-            run_step::<false>(codes, shape, step, edges, pairs);
+        for step in finest_steps.into_iter().rev() {
+            run_step::<false>(codes, shape, step, edges, finest);
         }
-        even_coordinates(codes, shape, &mut coarse, half, false, copy_row);
-        levels_dyn::<false>(&mut coarse, half, edges, pairs, copy_row);
-        even_coordinates(codes, shape, &mut coarse, half, true, copy_row);
+        even_coordinates(codes, shape, &mut coarse, half, false, finest);
+        levels_dyn::<false>(&mut coarse, half, edges, finest);
+        even_coordinates(codes, shape, &mut coarse, half, true, finest);
     }
 }
 
 /// [`levels`] called again for the coarser copy (not inlined into itself).
 #[inline(never)]
-fn levels_dyn<const DECODE: bool>(
-    codes: &mut [i32],
-    shape: Shape3,
-    edges: Edges,
-    pairs: &mut impl FnMut(&mut [i32], Rows, Formula),
-    copy_row: &mut impl FnMut(&mut [i32], &mut [i32], bool),
-) {
-    levels::<DECODE>(codes, shape, edges, pairs, copy_row)
+fn levels_dyn<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges, finest: &mut impl Finest) {
+    levels::<DECODE>(codes, shape, edges, finest)
 }
 
 /// Copies the codes at even coordinates of a tile of `shape` into `coarse` (of shape `half`), or
-/// back when `back`, a row at a time with `copy_row(row, copy, back)`.
+/// back when `back`, a row at a time.
 #[inline(always)]
 fn even_coordinates(
     codes: &mut [i32],
@@ -292,7 +258,7 @@ fn even_coordinates(
     coarse: &mut [i32],
     half: Shape3,
     back: bool,
-    copy_row: &mut impl FnMut(&mut [i32], &mut [i32], bool),
+    finest: &mut impl Finest,
 ) {
     let plane = shape.middle * shape.inner;
     let mut copies = coarse.chunks_exact_mut(half.inner);
@@ -300,8 +266,46 @@ fn even_coordinates(
         for m in (0..shape.middle).step_by(2) {
             let row = &mut codes[o * plane + m * shape.inner..][..shape.inner];
             let Some(copy) = copies.next() else { return };
-            copy_row(row, copy, back);
+            finest.copy_row(row, copy, back);
         }
+    }
+}
+
+/// The finest level's work, done either by the AVX-512 kernels or by code compiled for the
+/// dispatched instruction set ([`Compiled`]).
+trait Finest {
+    /// Predicts runs of targets two apart that share formula `f`, one run per row, and adds
+    /// (decoding) or subtracts the predictions.
+    fn pairs(&mut self, codes: &mut [i32], rows: Rows, f: Formula);
+    /// Copies a row's elements at even places into `copy` (half its length, rounded up), or
+    /// back when `back`.
+    fn copy_row(&mut self, row: &mut [i32], copy: &mut [i32], back: bool);
+    /// The inner axis's step of the finest level, for every row of a tile whose last axis is
+    /// `inner` long and whose rows' targets form `runs`, in one pass; false if it cannot.
+    fn inner_rows(&mut self, codes: &mut [i32], inner: usize, runs: &[(usize, usize, Formula)]) -> bool;
+}
+
+/// The finest level's work compiled for the dispatched instruction set, by the compiler.
+struct Compiled<const DECODE: bool> {
+    scratch: Vec<i32>,
+}
+
+impl<const DECODE: bool> Finest for Compiled<DECODE> {
+    #[inline(always)]
+    fn pairs(&mut self, codes: &mut [i32], rows: Rows, f: Formula) {
+        for r in 0..rows.rows {
+            run_pairs::<DECODE>(codes, rows.first + r * rows.row_stride, rows.count, rows.d, f, &mut self.scratch)
+        }
+    }
+
+    #[inline(always)]
+    fn copy_row(&mut self, row: &mut [i32], copy: &mut [i32], back: bool) {
+        copy_even(row, copy, back)
+    }
+
+    #[inline(always)]
+    fn inner_rows(&mut self, _: &mut [i32], _: usize, _: &[(usize, usize, Formula)]) -> bool {
+        false
     }
 }
 
@@ -522,13 +526,7 @@ fn runs_along(n: usize, s: usize, edges: Edges) -> Vec<(usize, usize, Formula)> 
 /// One step over all its targets, in runs that share a formula. (Inlined so that it is compiled
 /// for the dispatched instruction set.)
 #[inline(always)]
-fn run_step<const DECODE: bool>(
-    codes: &mut [i32],
-    shape: Shape3,
-    step: Step,
-    edges: Edges,
-    pairs: &mut impl FnMut(&mut [i32], Rows, Formula),
-) {
+fn run_step<const DECODE: bool>(codes: &mut [i32], shape: Shape3, step: Step, edges: Edges, finest: &mut impl Finest) {
     let s = step.stride;
     let plane = shape.middle * shape.inner;
     let axis_len = match step.axis {
@@ -547,7 +545,7 @@ fn run_step<const DECODE: bool>(
         // Short runs (rows of a few elements, one element per row for one axis) cost more to
         // set up than they save.
         if s == 1 && rows.count >= 8 {
-            pairs(codes, rows, f);
+            finest.pairs(codes, rows, f);
         } else {
             for r in 0..rows.rows {
                 run::<DECODE>(codes, rows.first + r * rows.row_stride, 2 * s, rows.count, rows.d, f);
@@ -571,12 +569,15 @@ fn run_step<const DECODE: bool>(
         }
         Axis::Inner => {
             let runs = runs_along(shape.inner, s, edges);
+            if s == 1 && finest.inner_rows(codes, shape.inner, &runs) {
+                return;
+            }
             let row_count = count(shape.middle, s);
             for o in (0..shape.outer).step_by(s) {
                 for &(c, len, f) in &runs {
                     let first = o * plane + c;
                     if s == 1 && len >= 8 {
-                        pairs(codes, rows(first, len, s, row_count, s * shape.inner), f);
+                        finest.pairs(codes, rows(first, len, s, row_count, s * shape.inner), f);
                     } else {
                         // A few targets per row (those near the ends): each one's column down the
                         // rows in one loop, rather than a call per row.
@@ -635,20 +636,30 @@ mod avx512 {
     /// The CPU must have AVX-512 F.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn interpolate<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges) {
-        levels::<DECODE>(
-            codes,
-            shape,
-            edges,
-            &mut |codes: &mut [i32], rows, f| {
-                // SAFETY: this closure runs inside a function compiled for, and only called on, a
-                // CPU with AVX-512 F.
-                unsafe { run_pairs::<DECODE>(codes, rows, f) }
-            },
-            &mut |row: &mut [i32], copy: &mut [i32], back| {
-                // SAFETY: as above.
-                unsafe { copy_even(row, copy, back) }
-            },
-        );
+        levels::<DECODE>(codes, shape, edges, &mut Avx512::<DECODE> { _only_with_avx512: () });
+    }
+
+    /// The finest level's work on AVX-512. Made only by [`interpolate`], which runs only on CPUs
+    /// with AVX-512 F.
+    struct Avx512<const DECODE: bool> {
+        _only_with_avx512: (),
+    }
+
+    impl<const DECODE: bool> Finest for Avx512<DECODE> {
+        fn pairs(&mut self, codes: &mut [i32], rows: Rows, f: Formula) {
+            // SAFETY: an `Avx512` exists only on a CPU with AVX-512 F.
+            unsafe { run_pairs::<DECODE>(codes, rows, f) }
+        }
+
+        fn copy_row(&mut self, row: &mut [i32], copy: &mut [i32], back: bool) {
+            // SAFETY: as above.
+            unsafe { copy_even(row, copy, back) }
+        }
+
+        fn inner_rows(&mut self, codes: &mut [i32], inner: usize, runs: &[(usize, usize, Formula)]) -> bool {
+            // SAFETY: as above.
+            unsafe { inner_rows::<DECODE>(codes, inner, runs) }
+        }
     }
 
     /// [`super::copy_even`], sixteen copies at a time, picked from (or merged into) 32 elements
@@ -855,6 +866,22 @@ mod avx512 {
     /// The targets among sixteen elements from a run's first or sixteen after: the even lanes.
     const TARGETS: u16 = 0x5555;
 
+    /// Eight bits spread to the even ones of sixteen (bit `j` to bit `2j`): which of sixteen
+    /// elements are the targets that eight bits keep.
+    const SPREAD: [u16; 256] = {
+        let mut table = [0u16; 256];
+        let mut bits = 0;
+        while bits < 256 {
+            let mut j = 0;
+            while j < 8 {
+                table[bits] |= (((bits >> j) & 1) << (2 * j)) as u16;
+                j += 1;
+            }
+            bits += 1;
+        }
+        table
+    };
+
     /// The lanes of the sixteen from `offset` of a span of `span` elements that lie in it.
     fn in_span(offset: usize, span: usize) -> u16 {
         if span - offset >= 16 {
@@ -864,11 +891,159 @@ mod avx512 {
         }
     }
 
+    /// Targets `first, first + 2, ...` of the `span` elements from `first` of the codes at
+    /// `base`, neighbours along the row: sixteen to a step, the elements between them gathered
+    /// into one register, whose shifts are each target's neighbours, and the predictions
+    /// spread back to the targets' places. `fix(offset, prediction, [before, here, after])` may
+    /// change the prediction of the sixteen targets from `first + offset`, whose in-between
+    /// elements are `here` (with the sixteen before and after), and says which of them to
+    /// change (a bit each). Each step's loads come before
+    /// the step before it is written: a load waiting on a store it overlaps costs more than the
+    /// step. Reads only elements in `reach`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F; `reach` lies in the codes and holds the span and every
+    /// neighbour formula `F` (and `fix`) asks for.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn along<const DECODE: bool, const F: u8>(
+        base: *mut i32,
+        first: usize,
+        span: usize,
+        reach: std::ops::Range<usize>,
+        mut fix: impl FnMut(usize, __m512i, [__m512i; 3]) -> (__m512i, u16),
+    ) {
+        let odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        let spread_low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        let spread_high = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+        let (low, high) = (reach.start as isize, reach.end as isize);
+        let load = |at: isize| {
+            // SAFETY: only the lanes in `reach` are read, and they lie in the codes.
+            unsafe {
+                if at >= low && at + 16 <= high {
+                    _mm512_loadu_si512(base.wrapping_offset(at).cast())
+                } else {
+                    let from = (low - at).clamp(0, 16);
+                    let to = (high - at).clamp(0, 16);
+                    let lanes = (((1u32 << to) - 1) & !((1u32 << from) - 1)) as u16;
+                    _mm512_maskz_loadu_epi32(lanes, base.wrapping_offset(at).cast())
+                }
+            }
+        };
+        // The elements between targets of the 32 from `at`: `at + 1, at + 3, ...`.
+        let between = |at: isize| -> (__m512i, __m512i, __m512i) {
+            let (low_half, high_half) = (load(at), load(at + 16));
+            (low_half, high_half, _mm512_permutex2var_epi32(low_half, odd_lanes, high_half))
+        };
+        let (_, _, mut before) = between(first as isize - 32);
+        let (mut low_half, mut high_half, mut here) = between(first as isize);
+        let mut all_small = small(_mm512_or_si512(_mm512_abs_epi32(before), _mm512_abs_epi32(here)));
+        for offset in (0..span).step_by(32) {
+            let at = (first + offset) as isize;
+            let (next_low, next_high, after) = between(at + 32);
+            all_small = all_small && small(_mm512_abs_epi32(after));
+            let prediction = predict::<F>(|k| neighbours(k, before, here, after), all_small);
+            let (prediction, kept) = fix(offset, prediction, [before, here, after]);
+            let (low_lanes, high_lanes) = (in_span(offset, span), in_span(offset + 16, span.max(offset + 16)));
+            let (low_lanes, high_lanes) = if kept == u16::MAX {
+                (low_lanes, high_lanes)
+            } else {
+                (low_lanes & SPREAD[usize::from(kept as u8)], high_lanes & SPREAD[usize::from(kept >> 8)])
+            };
+            let (low_p, high_p) =
+                (_mm512_permutexvar_epi32(spread_low, prediction), _mm512_permutexvar_epi32(spread_high, prediction));
+            let (low_x, high_x) = if DECODE {
+                (
+                    _mm512_mask_add_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
+                    _mm512_mask_add_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
+                )
+            } else {
+                (
+                    _mm512_mask_sub_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
+                    _mm512_mask_sub_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
+                )
+            };
+            // SAFETY: the lanes in `low_lanes` and `high_lanes` lie in the span, inside the codes.
+            // Elements other than targets are written back as they were read.
+            unsafe {
+                _mm512_mask_storeu_epi32(base.wrapping_offset(at).cast(), low_lanes, low_x);
+                _mm512_mask_storeu_epi32(base.wrapping_offset(at + 16).cast(), high_lanes, high_x);
+            }
+            // The elements other than targets are the same in `here` as in the stored halves,
+            // and the next sixteen's targets read only those: no chain from step to step.
+            (before, here, low_half, high_half) = (here, after, next_low, next_high);
+        }
+    }
+
+    /// The sixteen targets' neighbours `k` steps away (-5, -3, -1, 1 or 3) when the elements
+    /// between targets are `here`, after `before` and before `after`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn neighbours(k: isize, before: __m512i, here: __m512i, after: __m512i) -> __m512i {
+        match k {
+            -5 => _mm512_alignr_epi32::<13>(here, before),
+            -3 => _mm512_alignr_epi32::<14>(here, before),
+            -1 => _mm512_alignr_epi32::<15>(here, before),
+            1 => here,
+            _ => _mm512_alignr_epi32::<1>(after, here),
+        }
+    }
+
+    /// [`Finest::inner_rows`]: when the rows are of even length (so that targets, at odd
+    /// coordinates, are at odd places of the whole tile) and at least 8 long, the cubic targets
+    /// of every row in one [`along`] over the whole tile, then the few near each row's ends,
+    /// each coordinate's down the rows in one loop.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn inner_rows<const DECODE: bool>(
+        codes: &mut [i32],
+        inner: usize,
+        runs: &[(usize, usize, Formula)],
+    ) -> bool {
+        if !inner.is_multiple_of(2) || inner < 8 || codes.len() < 2 || !codes.len().is_multiple_of(inner) {
+            return false;
+        }
+        let Some(&(cubic_start, len, _)) = runs.iter().find(|run| run.2 == Formula::Cubic) else {
+            return false;
+        };
+        let cubic_end = cubic_start + 2 * len;
+        let (n, rows) = (codes.len(), codes.len() / inner);
+        let width = _mm512_set1_epi32(inner as i32);
+        let (start, end) = (_mm512_set1_epi32(cubic_start as i32), _mm512_set1_epi32(cubic_end as i32));
+        // Each lane's coordinate along the row.
+        let mut coordinates = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        let wrap = |mut x: __m512i| {
+            // Rows of fewer than 32 wrap more than once a step.
+            loop {
+                let over = _mm512_cmpge_epi32_mask(x, width);
+                if over == 0 {
+                    return x;
+                }
+                x = _mm512_mask_sub_epi32(x, over, x, width);
+            }
+        };
+        coordinates = wrap(coordinates);
+        let keep_cubic = |_: usize, prediction: __m512i, _: [__m512i; 3]| {
+            let kept = _mm512_cmpge_epi32_mask(coordinates, start) & _mm512_cmplt_epi32_mask(coordinates, end);
+            coordinates = wrap(_mm512_add_epi32(coordinates, _mm512_set1_epi32(32)));
+            (prediction, kept)
+        };
+        // SAFETY: the CPU has AVX-512 F; the span is the tile from its second element, and the
+        // reach the whole tile (neighbours across a row's end, read only for targets not kept,
+        // lie in it too: the loads are masked to it).
+        unsafe { along::<DECODE, CUBIC>(codes.as_mut_ptr(), 1, n - 1, 0..n, keep_cubic) };
+        for &(c, len, f) in runs.iter().filter(|run| run.2 != Formula::Cubic) {
+            for k in 0..len {
+                run::<DECODE>(codes, c + 2 * k, inner, rows, 1, f);
+            }
+        }
+        true
+    }
+
     impl Span {
-        /// Targets along a row (`d = 1`), sixteen to a step: the elements between them gathered
-        /// into one register, whose shifts are each target's neighbours; the predictions spread
-        /// back to the targets' places. Each step's loads come before the step before it is
-        /// written (a load waiting on a store it overlaps costs more than the step).
+        /// Targets along a row (`d = 1`): [`along`] for each row.
         ///
         /// # Safety
         /// The CPU must have AVX-512 F; `d` is 1, and every row's span, with `before` elements
@@ -876,72 +1051,13 @@ mod avx512 {
         #[target_feature(enable = "avx512f")]
         #[inline]
         unsafe fn along_row<const DECODE: bool, const F: u8>(self) {
-            let Span { base, span, before: reach_before, after: reach_after, rows, row_stride, .. } = self;
-            let odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-            let spread_low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-            let spread_high = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+            let Span { base, span, before, after, rows, row_stride, .. } = self;
             for row in 0..rows {
                 let first = self.first + row * row_stride;
-                let (low, high) = (first - reach_before, first + span + reach_after);
-                let load = |at: isize| {
-                    // SAFETY: only the lanes in `low..high` are read, and they lie in the codes.
-                    unsafe {
-                        if at >= low as isize && at + 16 <= high as isize {
-                            _mm512_loadu_si512(base.wrapping_offset(at).cast())
-                        } else {
-                            let from = (low as isize - at).clamp(0, 16);
-                            let to = (high as isize - at).clamp(0, 16);
-                            let lanes = (((1u32 << to) - 1) & !((1u32 << from) - 1)) as u16;
-                            _mm512_maskz_loadu_epi32(lanes, base.wrapping_offset(at).cast())
-                        }
-                    }
+                // SAFETY: the CPU has AVX-512 F, and the span with its reach lies in the codes.
+                unsafe {
+                    along::<DECODE, F>(base, first, span, first - before..first + span + after, |_, p, _| (p, u16::MAX))
                 };
-                // The elements between targets of the 32 from `at`: `at + 1, at + 3, ...`.
-                let between = |at: isize| -> (__m512i, __m512i, __m512i) {
-                    let (low_half, high_half) = (load(at), load(at + 16));
-                    (low_half, high_half, _mm512_permutex2var_epi32(low_half, odd_lanes, high_half))
-                };
-                let (_, _, mut before) = between(first as isize - 32);
-                let (mut low_half, mut high_half, mut here) = between(first as isize);
-                let mut all_small = small(_mm512_or_si512(_mm512_abs_epi32(before), _mm512_abs_epi32(here)));
-                for offset in (0..span).step_by(32) {
-                    let at = (first + offset) as isize;
-                    let (next_low, next_high, after) = between(at + 32);
-                    all_small = all_small && small(_mm512_abs_epi32(after));
-                    let prediction = predict::<F>(
-                        |k| match k {
-                            -5 => _mm512_alignr_epi32::<13>(here, before),
-                            -3 => _mm512_alignr_epi32::<14>(here, before),
-                            -1 => _mm512_alignr_epi32::<15>(here, before),
-                            1 => here,
-                            _ => _mm512_alignr_epi32::<1>(after, here),
-                        },
-                        all_small,
-                    );
-                    let (low_lanes, high_lanes) = (in_span(offset, span), in_span(offset + 16, span.max(offset + 16)));
-                    let (low_p, high_p) = (
-                        _mm512_permutexvar_epi32(spread_low, prediction),
-                        _mm512_permutexvar_epi32(spread_high, prediction),
-                    );
-                    let (low_x, high_x) = if DECODE {
-                        (
-                            _mm512_mask_add_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
-                            _mm512_mask_add_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
-                        )
-                    } else {
-                        (
-                            _mm512_mask_sub_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
-                            _mm512_mask_sub_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
-                        )
-                    };
-                    // SAFETY: the lanes in `low_lanes` and `high_lanes` lie in the span, inside the
-                    // codes. Elements other than targets are written back as they were read.
-                    unsafe {
-                        _mm512_mask_storeu_epi32(base.wrapping_offset(at).cast(), low_lanes, low_x);
-                        _mm512_mask_storeu_epi32(base.wrapping_offset(at + 16).cast(), high_lanes, high_x);
-                    }
-                    (before, here, low_half, high_half) = (here, after, next_low, next_high);
-                }
             }
         }
 
