@@ -279,23 +279,32 @@ fn unpack_with(
     assert_eq!(tokens.len(), out.len());
     let n = tokens.len();
     let mut position = 0;
+    // Near the end (or past it, in a damaged tile), blocks read a zero-padded copy of the
+    // stream from byte `tail.0` (fewer than REACH bytes are left there), so that the loads stay
+    // unchecked. Made once and kept: tiles of mostly small residuals have only a few bytes of
+    // raw bits, and all their blocks read them this way.
+    let mut tail: Option<(usize, [u8; 2 * REACH])> = None;
     for l in 0..LANES {
         let range = lane_range(n, l);
         for (t, o) in tokens[range.clone()].chunks(BLOCK).zip(out[range].chunks_mut(BLOCK)) {
-            if position / 8 + REACH <= stream.len() {
+            let first = position / 8;
+            if first + REACH <= stream.len() {
                 unpack_block(t, stream, &mut position, o, &vector);
-            } else {
-                // Near the end (or past it, in a damaged tile): a zero-padded copy of what is
-                // left, so that the loads stay unchecked. Tiles of mostly small residuals have
-                // only a few bytes of raw bits, and would otherwise read them all this way.
-                let first = position / 8;
-                let left = stream.get(first..).unwrap_or(&[]);
-                let mut padded = [0u8; 2 * REACH];
-                padded[..left.len().min(REACH)].copy_from_slice(&left[..left.len().min(REACH)]);
-                let mut local = position % 8;
-                unpack_block(t, &padded, &mut local, o, &vector);
-                position = first * 8 + local;
+                continue;
             }
+            let (start, padded) = match tail {
+                Some((start, ref padded)) if first - start + REACH <= padded.len() => (start, padded),
+                _ => {
+                    let left = stream.get(first..).unwrap_or(&[]);
+                    let mut padded = [0u8; 2 * REACH];
+                    padded[..left.len().min(REACH)].copy_from_slice(&left[..left.len().min(REACH)]);
+                    let (start, padded) = tail.insert((first, padded));
+                    (*start, &*padded)
+                }
+            };
+            let mut local = position - start * 8;
+            unpack_block(t, padded, &mut local, o, &vector);
+            position = start * 8 + local;
         }
         position = position.div_ceil(8) * 8;
     }
