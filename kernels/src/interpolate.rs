@@ -208,8 +208,43 @@ const SUBGRID_FROM: usize = 1 << 10;
 /// (each coordinate halved, each length halved and rounded up: the formulas depend only on
 /// whether neighbours fall inside, which halving keeps), so the coarser levels run on a dense
 /// copy of those codes, where their runs are contiguous, rather than on strided codes in place.
+///
+/// The copies live in one buffer per thread, kept from call to call: every element of a copy is
+/// written before it is read, and a fresh one per tile cost a zeroed allocation and its page
+/// faults.
 #[inline(always)]
 fn levels<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges, finest: &mut impl Finest) {
+    thread_local! {
+        static COPIES: std::cell::Cell<Vec<i32>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut copies = COPIES.take();
+    let mut needed = 0;
+    let mut level = shape;
+    while level.len() >= SUBGRID_FROM {
+        level = halved(level);
+        needed += level.len();
+    }
+    if copies.len() < needed {
+        copies.resize(needed, 0);
+    }
+    levels_in::<DECODE>(codes, shape, edges, finest, &mut copies);
+    COPIES.set(copies);
+}
+
+/// A shape's codes at even coordinates: each length halved, rounded up.
+fn halved(shape: Shape3) -> Shape3 {
+    Shape3 { outer: shape.outer.div_ceil(2), middle: shape.middle.div_ceil(2), inner: shape.inner.div_ceil(2) }
+}
+
+/// [`levels`], with room in `copies` for the copies of every coarser level.
+#[inline(always)]
+fn levels_in<const DECODE: bool>(
+    codes: &mut [i32],
+    shape: Shape3,
+    edges: Edges,
+    finest: &mut impl Finest,
+    copies: &mut [i32],
+) {
     if shape.len() < SUBGRID_FROM {
         if DECODE {
             for step in steps(shape) {
@@ -223,16 +258,15 @@ fn levels<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges, fi
         return;
     }
     let finest_steps = [Axis::Outer, Axis::Middle, Axis::Inner].map(|axis| Step { stride: 1, axis });
-    let half =
-        Shape3 { outer: shape.outer.div_ceil(2), middle: shape.middle.div_ceil(2), inner: shape.inner.div_ceil(2) };
-    let mut coarse = vec![0i32; half.len()];
+    let half = halved(shape);
+    let (coarse, copies) = copies.split_at_mut(half.len());
     // Whether every code the next step reads is within ±2^26 (see `Finest::pairs`): known
     // from the values each step wrote (decoding) or the inner step read (encoding: the others
     // read only codes it read).
     if DECODE {
-        even_coordinates(codes, shape, &mut coarse, half, false, finest);
-        levels_dyn::<true>(&mut coarse, half, edges, finest);
-        let mut small = even_coordinates(codes, shape, &mut coarse, half, true, finest);
+        even_coordinates(codes, shape, coarse, half, false, finest);
+        levels_dyn::<true>(coarse, half, edges, finest, copies);
+        let mut small = even_coordinates(codes, shape, coarse, half, true, finest);
         for step in finest_steps {
             small &= run_step::<true>(codes, shape, step, edges, finest, small);
         }
@@ -242,16 +276,22 @@ fn levels<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges, fi
             let read_small = run_step::<false>(codes, shape, step, edges, finest, small);
             small = small || read_small;
         }
-        even_coordinates(codes, shape, &mut coarse, half, false, finest);
-        levels_dyn::<false>(&mut coarse, half, edges, finest);
-        even_coordinates(codes, shape, &mut coarse, half, true, finest);
+        even_coordinates(codes, shape, coarse, half, false, finest);
+        levels_dyn::<false>(coarse, half, edges, finest, copies);
+        even_coordinates(codes, shape, coarse, half, true, finest);
     }
 }
 
-/// [`levels`] called again for the coarser copy (not inlined into itself).
+/// [`levels_in`] called again for the coarser copy (not inlined into itself).
 #[inline(never)]
-fn levels_dyn<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges, finest: &mut impl Finest) {
-    levels::<DECODE>(codes, shape, edges, finest)
+fn levels_dyn<const DECODE: bool>(
+    codes: &mut [i32],
+    shape: Shape3,
+    edges: Edges,
+    finest: &mut impl Finest,
+    copies: &mut [i32],
+) {
+    levels_in::<DECODE>(codes, shape, edges, finest, copies)
 }
 
 /// Copies the codes at even coordinates of a tile of `shape` into `coarse` (of shape `half`), or
