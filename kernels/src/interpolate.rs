@@ -307,6 +307,10 @@ fn even_coordinates(
     finest: &mut impl Finest,
 ) -> bool {
     let plane = shape.middle * shape.inner;
+    if plane == 1 {
+        // One element per row (a 1-d tile): the even ones of the whole tile, as one row.
+        return finest.copy_row(codes, coarse, back);
+    }
     let mut copies = coarse.chunks_exact_mut(half.inner);
     let mut small = true;
     for o in (0..shape.outer).step_by(2) {
