@@ -142,6 +142,25 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(p, q);
         interpolate::interpolate_codes(kernels, &mut p, shape, edges);
         assert_eq!(p, codes);
+
+        // Tiles big enough for the coarser levels' copies and rows of many sixteens: the
+        // input's integers repeated, each repetition shifted, to fill a shape the input picks.
+        if data.len() >= 4 {
+            let shape = Shape3 {
+                outer: 1 + usize::from(data[3]) % 24,
+                middle: 1 + usize::from(data[2]) % 12,
+                inner: 1 + usize::from(data[1]) % 130,
+            };
+            let codes: Vec<i32> =
+                (0..shape.len()).map(|i| ints[i % n].wrapping_add((i / n) as i32 * 977)).collect();
+            let mut p = codes.clone();
+            interpolate::interpolate_residuals(kernels, &mut p, shape, edges);
+            let mut q = codes.clone();
+            interpolate::interpolate_residuals_reference(&mut q, shape, edges);
+            assert_eq!(p, q);
+            interpolate::interpolate_codes(kernels, &mut p, shape, edges);
+            assert_eq!(p, codes);
+        }
     }
 
     // The lane decoder on the input as lanes, with a table of arbitrary entries drawn from it
