@@ -1017,8 +1017,7 @@ mod avx512 {
         };
         let (_, _, mut before) = between(first as isize - 32);
         let (mut low_half, mut high_half, mut here) = between(first as isize);
-        let mut all_small =
-            known_small || small(_mm512_or_si512(_mm512_abs_epi32(before), _mm512_abs_epi32(here)));
+        let mut all_small = known_small || small(_mm512_or_si512(_mm512_abs_epi32(before), _mm512_abs_epi32(here)));
         for offset in (0..span).step_by(32) {
             let at = (first + offset) as isize;
             let (next_low, next_high, after) = between(at + 32);
