@@ -134,15 +134,18 @@ fuzz_target!(|data: &[u8]| {
             difference::integrate(kernels, &mut q, shape, Axes(axes));
             assert_eq!(q, codes);
         }
-        let mut p = codes.to_vec();
         let edges = if data[0] & 2 == 2 { interpolate::Edges::Quadratic } else { interpolate::Edges::Linear };
-        interpolate::interpolate_residuals(kernels, &mut p, shape, edges);
-        let mut q = codes.to_vec();
-        interpolate::interpolate_residuals_reference(&mut q, shape, edges);
-        assert_eq!(p, q);
-        interpolate::interpolate_codes(kernels, &mut p, shape, edges);
-        assert_eq!(p, codes);
-
+        // Interpolation's residuals as the reference gives them, and its inverse back to the codes.
+        let check_interpolation = |codes: &[i32], shape: Shape3| {
+            let mut p = codes.to_vec();
+            interpolate::interpolate_residuals(kernels, &mut p, shape, edges);
+            let mut q = codes.to_vec();
+            interpolate::interpolate_residuals_reference(&mut q, shape, edges);
+            assert_eq!(p, q);
+            interpolate::interpolate_codes(kernels, &mut p, shape, edges);
+            assert_eq!(p, codes);
+        };
+        check_interpolation(codes, shape);
         // Tiles big enough for the coarser levels' copies and rows of many sixteens: the
         // input's integers repeated, each repetition shifted, to fill a shape the input picks.
         if data.len() >= 4 {
@@ -153,13 +156,7 @@ fuzz_target!(|data: &[u8]| {
             };
             let codes: Vec<i32> =
                 (0..shape.len()).map(|i| ints[i % n].wrapping_add((i / n) as i32 * 977)).collect();
-            let mut p = codes.clone();
-            interpolate::interpolate_residuals(kernels, &mut p, shape, edges);
-            let mut q = codes.clone();
-            interpolate::interpolate_residuals_reference(&mut q, shape, edges);
-            assert_eq!(p, q);
-            interpolate::interpolate_codes(kernels, &mut p, shape, edges);
-            assert_eq!(p, codes);
+            check_interpolation(&codes, shape);
         }
     }
 
