@@ -203,8 +203,8 @@ pub fn interpolate_codes(kernels: Kernels, codes: &mut [i32], shape: Shape3, edg
 /// even coordinates; smaller ones, and the copies once this small, step by step in place.
 const SUBGRID_FROM: usize = 1 << 10;
 
-/// Every step of the interpolation, in order (`DECODE`) or in reverse, with `pairs` running the
-/// finest level's runs. Level `s` of a tile is level `s / 2` of its codes at even coordinates
+/// Every step of the interpolation, in order (`DECODE`) or in reverse, with `finest` doing the
+/// finest level's work. Level `s` of a tile is level `s / 2` of its codes at even coordinates
 /// (each coordinate halved, each length halved and rounded up: the formulas depend only on
 /// whether neighbours fall inside, which halving keeps), so the coarser levels run on a dense
 /// copy of those codes, where their runs are contiguous, rather than on strided codes in place.
