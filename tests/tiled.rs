@@ -121,16 +121,17 @@ fn bytes_do_not_depend_on_threads_or_kernels() {
 
 #[test]
 fn bytes_and_values_do_not_depend_on_what_the_thread_coded_before() {
-    // The decoder keeps buffers per thread (the tiles' tokens) and overwrites them without
-    // clearing; after a large, noisy f64 array and a wide one, a small array must code and
-    // decode as on a new thread.
+    // The decoder keeps buffers per thread (the tiles' tokens, and codes decoded as f64) and
+    // overwrites them without clearing; after a large, noisy f64 array and a wide one, a small
+    // array must code and decode as on a new thread.
     let small = smooth(40, 9);
     let on_new_thread = std::thread::spawn(move || {
         let bytes = compress(&small, &tiled(-6).with_threads(Some(1))).unwrap();
         let values = decompress::<f32>(&bytes).unwrap();
-        (bytes, values)
+        let wider = decompress::<f64>(&bytes).unwrap();
+        (bytes, values, wider)
     });
-    let (fresh_bytes, fresh_values) = on_new_thread.join().unwrap();
+    let (fresh_bytes, fresh_values, fresh_wider) = on_new_thread.join().unwrap();
     let noisy = Array1::from_shape_fn(200_000, |i| ((i * 7919 % 10007) as f64 - 5000.0) * 37.5);
     let bytes = compress(&noisy, &tiled(-3).with_threads(Some(1))).unwrap();
     decompress::<f64>(&bytes).unwrap();
@@ -140,6 +141,10 @@ fn bytes_and_values_do_not_depend_on_what_the_thread_coded_before() {
     let bytes = compress(&smooth(40, 9), &tiled(-6).with_threads(Some(1))).unwrap();
     assert_eq!(bytes, fresh_bytes);
     assert_eq!(decompress::<f32>(&bytes).unwrap().mapv(f32::to_bits), fresh_values.mapv(f32::to_bits));
+    // Decoding as f64 goes through a buffer of codes kept per thread, last filled by the noisy
+    // array's larger tiles.
+    decompress::<f64>(&compress(&noisy, &tiled(-3).with_threads(Some(1))).unwrap()).unwrap();
+    assert_eq!(decompress::<f64>(&bytes).unwrap().mapv(f64::to_bits), fresh_wider.mapv(f64::to_bits));
 }
 
 #[test]
