@@ -212,86 +212,101 @@ const SUBGRID_FROM: usize = 1 << 10;
 /// The copies live in one buffer per thread, kept from call to call: every element of a copy is
 /// written before it is read, and a fresh one per tile cost a zeroed allocation and its page
 /// faults.
+/// The levels run one copy after another, in a loop rather than by recursion, so that all of
+/// them are compiled inside the dispatched function, for its instruction set.
 #[inline(always)]
 fn levels<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges, finest: &mut impl Finest) {
     thread_local! {
         static COPIES: std::cell::Cell<Vec<i32>> = const { std::cell::Cell::new(Vec::new()) };
     }
-    let mut copies = COPIES.take();
-    let mut needed = 0;
-    let mut level = shape;
-    while level.len() >= SUBGRID_FROM {
-        level = halved(level);
-        needed += level.len();
+    // The tile and its copies, each at even coordinates of the one before, down to one small
+    // enough to run step by step.
+    let mut shapes = vec![shape];
+    while shapes[shapes.len() - 1].len() >= SUBGRID_FROM {
+        shapes.push(halved(shapes[shapes.len() - 1]));
     }
+    let coarsest = shapes.len() - 1;
+    let mut copies = COPIES.take();
+    let needed: usize = shapes[1..].iter().map(Shape3::len).sum();
     if copies.len() < needed {
         copies.resize(needed, 0);
     }
-    levels_in::<DECODE>(codes, shape, edges, finest, &mut copies);
+    // Level `k`'s codes (the tile's for 0) and the next level's copy.
+    let mut starts = vec![0; shapes.len()];
+    for k in 2..shapes.len() {
+        starts[k] = starts[k - 1] + shapes[k - 1].len();
+    }
+    let finest_steps = [Axis::Outer, Axis::Middle, Axis::Inner].map(|axis| Step { stride: 1, axis });
+    // Whether every code the next step reads is within ±2^26 (see `Finest::pairs`): known
+    // from the values each step wrote (decoding) or the inner step read (encoding: the others
+    // read only codes it read).
+    // Down the levels: encoding, each level's finest steps first (they read only codes at even
+    // coordinates along some axis, which no later step has changed yet); then the copy.
+    for k in 0..coarsest {
+        let (level, coarse) = level_and_copy(codes, &mut copies, &starts, &shapes, k);
+        if !DECODE {
+            let mut small = false;
+            for step in finest_steps.into_iter().rev() {
+                let read_small = run_step::<false>(level, shapes[k], step, edges, finest, small);
+                small = small || read_small;
+            }
+        }
+        even_coordinates(level, shapes[k], coarse, shapes[k + 1], false, finest);
+    }
+    let coarsest_codes = if coarsest == 0 {
+        &mut codes[..]
+    } else {
+        level_and_copy(codes, &mut copies, &starts, &shapes, coarsest - 1).1
+    };
+    every_step::<DECODE>(shapes[coarsest], edges, finest, coarsest_codes);
+    // Up the levels: each copy back; decoding, then the level's finest steps.
+    for k in (0..coarsest).rev() {
+        let (level, coarse) = level_and_copy(codes, &mut copies, &starts, &shapes, k);
+        let mut small = even_coordinates(level, shapes[k], coarse, shapes[k + 1], true, finest);
+        if DECODE {
+            for step in finest_steps {
+                small &= run_step::<true>(level, shapes[k], step, edges, finest, small);
+            }
+        }
+    }
     COPIES.set(copies);
+}
+
+/// Every step of a tile of `shape`, in order (`DECODE`) or in reverse, in place.
+#[inline(always)]
+fn every_step<const DECODE: bool>(shape: Shape3, edges: Edges, finest: &mut impl Finest, codes: &mut [i32]) {
+    if DECODE {
+        for step in steps(shape) {
+            run_step::<true>(codes, shape, step, edges, finest, false);
+        }
+    } else {
+        for step in steps(shape).rev() {
+            run_step::<false>(codes, shape, step, edges, finest, false);
+        }
+    }
+}
+
+/// Level `k`'s codes (`codes` for 0, else a copy in `copies` from `starts[k]`) and the next
+/// level's copy, of the lengths `shapes` gives.
+fn level_and_copy<'a>(
+    codes: &'a mut [i32],
+    copies: &'a mut [i32],
+    starts: &[usize],
+    shapes: &[Shape3],
+    k: usize,
+) -> (&'a mut [i32], &'a mut [i32]) {
+    let next = starts[k + 1]..starts[k + 1] + shapes[k + 1].len();
+    if k == 0 {
+        (codes, &mut copies[next])
+    } else {
+        let (before, after) = copies.split_at_mut(next.start);
+        (&mut before[starts[k]..starts[k] + shapes[k].len()], &mut after[..next.len()])
+    }
 }
 
 /// A shape's codes at even coordinates: each length halved, rounded up.
 fn halved(shape: Shape3) -> Shape3 {
     Shape3 { outer: shape.outer.div_ceil(2), middle: shape.middle.div_ceil(2), inner: shape.inner.div_ceil(2) }
-}
-
-/// [`levels`], with room in `copies` for the copies of every coarser level.
-#[inline(always)]
-fn levels_in<const DECODE: bool>(
-    codes: &mut [i32],
-    shape: Shape3,
-    edges: Edges,
-    finest: &mut impl Finest,
-    copies: &mut [i32],
-) {
-    if shape.len() < SUBGRID_FROM {
-        if DECODE {
-            for step in steps(shape) {
-                run_step::<true>(codes, shape, step, edges, finest, false);
-            }
-        } else {
-            for step in steps(shape).rev() {
-                run_step::<false>(codes, shape, step, edges, finest, false);
-            }
-        }
-        return;
-    }
-    let finest_steps = [Axis::Outer, Axis::Middle, Axis::Inner].map(|axis| Step { stride: 1, axis });
-    let half = halved(shape);
-    let (coarse, copies) = copies.split_at_mut(half.len());
-    // Whether every code the next step reads is within ±2^26 (see `Finest::pairs`): known
-    // from the values each step wrote (decoding) or the inner step read (encoding: the others
-    // read only codes it read).
-    if DECODE {
-        even_coordinates(codes, shape, coarse, half, false, finest);
-        levels_dyn::<true>(coarse, half, edges, finest, copies);
-        let mut small = even_coordinates(codes, shape, coarse, half, true, finest);
-        for step in finest_steps {
-            small &= run_step::<true>(codes, shape, step, edges, finest, small);
-        }
-    } else {
-        let mut small = false;
-        for step in finest_steps.into_iter().rev() {
-            let read_small = run_step::<false>(codes, shape, step, edges, finest, small);
-            small = small || read_small;
-        }
-        even_coordinates(codes, shape, coarse, half, false, finest);
-        levels_dyn::<false>(coarse, half, edges, finest, copies);
-        even_coordinates(codes, shape, coarse, half, true, finest);
-    }
-}
-
-/// [`levels_in`] called again for the coarser copy (not inlined into itself).
-#[inline(never)]
-fn levels_dyn<const DECODE: bool>(
-    codes: &mut [i32],
-    shape: Shape3,
-    edges: Edges,
-    finest: &mut impl Finest,
-    copies: &mut [i32],
-) {
-    levels_in::<DECODE>(codes, shape, edges, finest, copies)
 }
 
 /// Copies the codes at even coordinates of a tile of `shape` into `coarse` (of shape `half`), or
@@ -610,18 +625,6 @@ fn run_step<const DECODE: bool>(
     // Coordinates visited along the axes other than the step's: multiples of s before it,
     // multiples of 2s after it.
     let count = |len: usize, every: usize| len.div_ceil(every);
-    let mut run_any = |codes: &mut [i32], rows: Rows, f: Formula| {
-        // Short runs (rows of a few elements, one element per row for one axis) cost more to
-        // set up than they save.
-        if s == 1 && rows.count >= 8 {
-            written_small &= finest.pairs(codes, rows, f, small);
-        } else {
-            written_small = false;
-            for r in 0..rows.rows {
-                run::<DECODE>(codes, rows.first + r * rows.row_stride, 2 * s, rows.count, rows.d, f);
-            }
-        }
-    };
     let rows = |first: usize, count: usize, d: usize, rows: usize, row_stride: usize| Rows {
         first,
         count,
@@ -634,7 +637,7 @@ fn run_step<const DECODE: bool>(
             // One element per row (a 1-d tile): the targets along the outer axis are one strided
             // run per formula, as along a row.
             for (c, len, f) in runs_along(shape.outer, s, edges) {
-                run_any(codes, rows(c, len, s, 1, 0), f);
+                run_rows::<DECODE>(codes, finest, s, small, &mut written_small, rows(c, len, s, 1, 0), f);
             }
         }
         Axis::Inner => {
@@ -667,7 +670,15 @@ fn run_step<const DECODE: bool>(
             for o in (0..shape.outer).step_by(s) {
                 for &(c, len, f) in &runs {
                     let first = o * plane + c * shape.inner;
-                    run_any(codes, rows(first, targets_per_row, s * shape.inner, len, 2 * s * shape.inner), f);
+                    run_rows::<DECODE>(
+                        codes,
+                        finest,
+                        s,
+                        small,
+                        &mut written_small,
+                        rows(first, targets_per_row, s * shape.inner, len, 2 * s * shape.inner),
+                        f,
+                    );
                 }
             }
         }
@@ -676,12 +687,45 @@ fn run_step<const DECODE: bool>(
             let row_count = count(shape.middle, 2 * s);
             for (c, len, f) in runs_along(shape.outer, s, edges) {
                 for o in (c..).step_by(2 * s).take(len) {
-                    run_any(codes, rows(o * plane, targets_per_row, s * plane, row_count, 2 * s * shape.inner), f);
+                    run_rows::<DECODE>(
+                        codes,
+                        finest,
+                        s,
+                        small,
+                        &mut written_small,
+                        rows(o * plane, targets_per_row, s * plane, row_count, 2 * s * shape.inner),
+                        f,
+                    );
                 }
             }
         }
     }
     DECODE && written_small
+}
+
+/// One [`Rows`] of a step at level `s` with formula `f`: by `finest` when the runs are long
+/// (short runs, rows of a few elements or one element per row for one axis, cost more to set
+/// up than they save), else target by target. Clears `written_small` when the codes written
+/// were not checked. (A function, not a closure in `run_step`: a closure that the compiler does
+/// not inline is compiled for the baseline instruction set, not the dispatched one.)
+#[inline(always)]
+fn run_rows<const DECODE: bool>(
+    codes: &mut [i32],
+    finest: &mut impl Finest,
+    s: usize,
+    small: bool,
+    written_small: &mut bool,
+    rows: Rows,
+    f: Formula,
+) {
+    if s == 1 && rows.count >= 8 {
+        *written_small &= finest.pairs(codes, rows, f, small);
+    } else {
+        *written_small = false;
+        for r in 0..rows.rows {
+            run::<DECODE>(codes, rows.first + r * rows.row_stride, 2 * s, rows.count, rows.d, f);
+        }
+    }
 }
 
 /// Runs of targets that share a formula, one per row: in each, `count` targets two strides
