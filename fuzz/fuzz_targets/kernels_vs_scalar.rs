@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(tokens::split_scalar(&mut r1, &mut s1), tokens::split(kernels, &mut r2, &mut s2));
     assert_eq!((&r1, &s1), (&r2, &s2));
     assert!(ints.iter().zip(&s1).all(|(&v, &t)| tokens::token_of(v) == t));
+    assert_eq!(tokens::presence_scalar(&data[1..]), tokens::presence(kernels, &data[1..]));
 
     // Format 1.4's raw segments: the same bytes from both writers, the residuals back from both
     // readers; arbitrary tokens and bytes read the same on both paths.

@@ -246,12 +246,44 @@ pub(crate) mod avx512 {
     }
 }
 
+/// Which tokens occur in `tokens`: bit `t % 64` is set when token `t` does. Eight masks are kept
+/// apart so that the compiler can give each a vector lane.
+#[inline(always)]
+pub fn presence_scalar(tokens: &[u8]) -> u64 {
+    const _: () = assert!(TOKEN_COUNT == 64, "one bit per token in a u64");
+    let mut masks = [0u64; 8];
+    let mut octets = tokens.chunks_exact(8);
+    for octet in &mut octets {
+        for (mask, &t) in masks.iter_mut().zip(octet) {
+            *mask |= 1 << (t % 64);
+        }
+    }
+    for &t in octets.remainder() {
+        masks[0] |= 1 << (t % 64);
+    }
+    masks.iter().fold(0, |all, mask| all | mask)
+}
+
+/// The dispatched [`presence_scalar`].
+pub fn presence(kernels: Kernels, tokens: &[u8]) -> u64 {
+    simd_op!(Op<'a> { tokens: &'a [u8] } -> u64 => presence_scalar(tokens));
+    kernels.run(Op { tokens, _borrows: PhantomData })
+}
+
 /// How often each token occurs in `tokens` (taken modulo [`TOKEN_COUNT`]), counted in four
 /// interleaved tables so that a run of one token does not make every increment wait for the one
 /// before.
 #[inline(always)]
 pub fn histogram(tokens: &[u8]) -> [u32; TOKEN_COUNT] {
     let mut partial = [[0u32; TOKEN_COUNT]; 4];
+    count_into(&mut partial, tokens);
+    sum_partial(&partial)
+}
+
+/// Adds the occurrences of each token in `tokens` (modulo [`TOKEN_COUNT`]) to four interleaved
+/// tables, as [`histogram`] does; to count many short runs without summing tables after each.
+#[inline(always)]
+pub fn count_into(partial: &mut [[u32; TOKEN_COUNT]; 4], tokens: &[u8]) {
     let mut quads = tokens.chunks_exact(4);
     for quad in &mut quads {
         for (counts, &t) in partial.iter_mut().zip(quad) {
@@ -261,6 +293,11 @@ pub fn histogram(tokens: &[u8]) -> [u32; TOKEN_COUNT] {
     for &t in quads.remainder() {
         partial[0][usize::from(t) % TOKEN_COUNT] += 1;
     }
+}
+
+/// The four tables of [`count_into`] summed.
+#[inline(always)]
+pub fn sum_partial(partial: &[[u32; TOKEN_COUNT]; 4]) -> [u32; TOKEN_COUNT] {
     std::array::from_fn(|t| partial.iter().map(|counts| counts[t]).sum())
 }
 
@@ -345,5 +382,20 @@ mod tests {
             }
             assert_eq!(outputs[0], outputs[1], "len {len}: dispatched and scalar differ");
         }
+    }
+
+    #[test]
+    fn presence_marks_exactly_the_tokens_that_occur_on_both_paths() {
+        let mut tokens: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 27) as u8).collect();
+        tokens.extend([63, 0, 17]);
+        for len in [0, 1, 7, 8, 9, 100, 4999, tokens.len()] {
+            let part = &tokens[..len];
+            let counts = histogram(part);
+            let expected = (0..TOKEN_COUNT).filter(|&t| counts[t] > 0).fold(0u64, |m, t| m | 1 << t);
+            assert_eq!(presence_scalar(part), expected, "len {len}");
+            assert_eq!(presence(Kernels::detect(), part), expected, "len {len}");
+        }
+        // Tokens of 64 and up count modulo 64, as in the histogram.
+        assert_eq!(presence_scalar(&[64 + 5, 200]), 1 << 5 | 1 << (200 % 64));
     }
 }
