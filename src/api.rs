@@ -27,20 +27,92 @@ where
     S: Data<Elem = A>,
     D: Dimension,
 {
-    match options.format {
+    compress_parts(array, options)?.into_vec()
+}
+
+/// [`compress`], stopping before the stream is gathered into one buffer: its length is known,
+/// and [`CompressedParts::write_into`] writes it into memory the caller provides (a Python
+/// `bytes` object, a memory-mapped file) without an intermediate copy.
+///
+/// ```
+/// use lilcom::{compress_parts, decompress, CompressOptions};
+/// let a = ndarray::Array1::from_shape_fn(1000, |i| (i as f64).sqrt());
+/// let parts = compress_parts(&a, &CompressOptions::default())?;
+/// let mut stream = vec![0u8; parts.len()];
+/// parts.write_into(&mut stream)?;
+/// assert_eq!(decompress::<f64>(&stream)?.len(), 1000);
+/// # Ok::<(), lilcom::Error>(())
+/// ```
+pub fn compress_parts<A, S, D>(array: &ArrayBase<S, D>, options: &CompressOptions) -> Result<CompressedParts>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let parts = match options.format {
         Format::Lilcom => {
             let values: Vec<f32> = array.iter().map(|x| x.to_f32()).collect();
-            legacy::encode(values, array.shape(), options.tick_power, options.do_regression)
+            Parts::Whole(legacy::encode(values, array.shape(), options.tick_power, options.do_regression)?)
         }
         Format::Tiled => {
             let exec = Execution { threads: options.threads, kernels: kernels(options.scalar_kernels) };
-            match array.as_slice() {
-                Some(values) => tiled::encode(values, array.shape(), options.tick_power, exec),
+            Parts::Tiled(match array.as_slice() {
+                Some(values) => tiled::encode_tiles(values, array.shape(), options.tick_power, exec)?,
                 None => {
                     let values: Vec<A> = array.iter().copied().collect();
-                    tiled::encode(&values, array.shape(), options.tick_power, exec)
+                    tiled::encode_tiles(&values, array.shape(), options.tick_power, exec)?
                 }
+            })
+        }
+    };
+    Ok(CompressedParts(parts))
+}
+
+/// A compressed stream not yet gathered into one buffer, from [`compress_parts`].
+pub struct CompressedParts(Parts);
+
+enum Parts {
+    Whole(Vec<u8>),
+    Tiled(tiled::EncodedTiles),
+}
+
+impl CompressedParts {
+    /// The stream's length in bytes.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Parts::Whole(bytes) => bytes.len(),
+            Parts::Tiled(tiles) => tiles.len(),
+        }
+    }
+
+    /// True for a stream of no bytes, which no format has: every stream has a header.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the stream into `out`, which must be exactly [`CompressedParts::len`] bytes long;
+    /// any other length is an [`ErrorKind::InvalidArgument`](crate::ErrorKind) error and leaves
+    /// `out` untouched.
+    pub fn write_into(self, out: &mut [u8]) -> Result<()> {
+        match self.0 {
+            Parts::Whole(bytes) if bytes.len() == out.len() => {
+                out.copy_from_slice(&bytes);
+                Ok(())
             }
+            Parts::Whole(bytes) => Err(Error::invalid_argument(format!(
+                "the stream takes {} bytes; the destination has {}",
+                bytes.len(),
+                out.len()
+            ))),
+            Parts::Tiled(tiles) => tiles.write_into(out),
+        }
+    }
+
+    /// The stream in a vector.
+    pub fn into_vec(self) -> Result<Vec<u8>> {
+        match self.0 {
+            Parts::Whole(bytes) => Ok(bytes),
+            Parts::Tiled(tiles) => tiles.into_vec(),
         }
     }
 }

@@ -31,8 +31,8 @@ mod options;
 mod tiled;
 
 pub use api::{
-    compress, decompress, decompress_into, decompress_into_with, decompress_rows, decompress_with, detect_format, info,
-    shape,
+    compress, compress_parts, decompress, decompress_into, decompress_into_with, decompress_rows, decompress_with,
+    detect_format, info, shape, CompressedParts,
 };
 pub use element::{DType, Element};
 pub use error::{Error, ErrorKind, Result};

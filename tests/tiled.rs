@@ -2,8 +2,8 @@
 //! dispatched kernels, and corruption detection.
 
 use lilcom::{
-    compress, decompress, decompress_into, decompress_rows, decompress_with, info, CompressOptions, DecompressOptions,
-    ErrorKind, Format,
+    compress, compress_parts, decompress, decompress_into, decompress_rows, decompress_with, info, CompressOptions,
+    DecompressOptions, ErrorKind, Format,
 };
 use ndarray::{Array1, Array2, Array3, ArrayD, IxDyn, ShapeBuilder};
 use proptest::prelude::*;
@@ -120,10 +120,33 @@ fn bytes_do_not_depend_on_threads_or_kernels() {
 }
 
 #[test]
+fn compressed_parts_write_the_same_stream_and_refuse_a_destination_of_another_length() {
+    let a = smooth(300, 70);
+    for options in [tiled(-7), tiled(-7).with_threads(Some(2)), CompressOptions::default().with_format(Format::Lilcom)]
+    {
+        let whole = compress(&a, &options).unwrap();
+        let parts = compress_parts(&a, &options).unwrap();
+        assert_eq!(parts.len(), whole.len());
+        assert!(!parts.is_empty());
+        for wrong in [whole.len() - 1, whole.len() + 1] {
+            let mut out = vec![7u8; wrong];
+            let err = compress_parts(&a, &options).unwrap().write_into(&mut out).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+            assert!(out.iter().all(|&b| b == 7), "a refused destination is left as it was");
+        }
+        let mut out = vec![0u8; whole.len()];
+        parts.write_into(&mut out).unwrap();
+        assert_eq!(out, whole);
+        assert_eq!(compress_parts(&a, &options).unwrap().into_vec().unwrap(), whole);
+    }
+}
+
+#[test]
 fn bytes_and_values_do_not_depend_on_what_the_thread_coded_before() {
-    // The decoder keeps buffers per thread (the tiles' tokens, and codes decoded as f64) and
-    // overwrites them without clearing; after a large, noisy f64 array and a wide one, a small
-    // array must code and decode as on a new thread.
+    // The coder keeps buffers per thread (the tiles' tokens, and codes decoded as f64) and
+    // overwrites them without clearing, and keeps the tiles' byte buffers from call to call;
+    // after a large, noisy f64 array and a wide one, a small array must code and decode as on a
+    // new thread.
     let small = smooth(40, 9);
     let on_new_thread = std::thread::spawn(move || {
         let bytes = compress(&small, &tiled(-6).with_threads(Some(1))).unwrap();

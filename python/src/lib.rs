@@ -2,7 +2,7 @@
 //! while it works. Input normalization (dtypes, lists) lives in the Python layer.
 
 use lilcom::{
-    compress, decompress_into_with, decompress_with, info, CompressOptions, DType, DecompressOptions, Element,
+    compress_parts, decompress_into_with, decompress_with, info, CompressOptions, DType, DecompressOptions, Element,
     ErrorKind, Format,
 };
 use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
@@ -34,8 +34,13 @@ fn compress_any<T: Element + numpy::Element>(
     options: CompressOptions,
 ) -> PyResult<Py<PyBytes>> {
     let view = array.as_array();
-    let bytes = py.detach(|| compress(&view, &options)).map_err(to_py)?;
-    Ok(PyBytes::new(py, &bytes).unbind())
+    let parts = py.detach(|| compress_parts(&view, &options)).map_err(to_py)?;
+    // Written straight into the new bytes object: gathered into a vector first and then copied,
+    // the two buffers of the stream's size were, when freed together, large enough for glibc to
+    // hand back to the system, and the next call paid page faults for both (a quarter of
+    // compressing the speech features).
+    let bytes = PyBytes::new_with(py, parts.len(), |out| py.detach(|| parts.write_into(out)).map_err(to_py))?;
+    Ok(bytes.unbind())
 }
 
 /// Compresses a float32 or float64 array (any strides) into bytes.

@@ -3,6 +3,7 @@
 //! reader can decode just the rows it needs. See `docs/format.md`.
 
 mod huffman;
+mod kept_buffers;
 mod layout;
 mod predictor;
 mod tile;
@@ -82,8 +83,59 @@ fn rows_per_tile(shape: &[usize]) -> usize {
     (TARGET_TILE_ELEMENTS / row_len).max(fewest).clamp(1, layout::rows_of(shape).max(1))
 }
 
-/// Encodes a C-order array.
-pub(crate) fn encode<T: Element>(values: &[T], shape: &[usize], tick_power: i32, exec: Execution) -> Result<Vec<u8>> {
+/// A C-order array's tiles, encoded but not yet gathered behind their header.
+pub(crate) struct EncodedTiles {
+    header: Vec<u8>,
+    tiles: Vec<Vec<u8>>,
+    exec: Execution,
+}
+
+impl EncodedTiles {
+    /// The stream's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.header.len() + self.tiles.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// Writes the stream into `out`, which must be exactly [`EncodedTiles::len`] bytes long.
+    pub(crate) fn write_into(self, out: &mut [u8]) -> Result<()> {
+        if out.len() != self.len() {
+            return Err(Error::invalid_argument(format!(
+                "the stream takes {} bytes; the destination has {}",
+                self.len(),
+                out.len()
+            )));
+        }
+        let (head, mut rest) = out.split_at_mut(self.header.len());
+        head.copy_from_slice(&self.header);
+        // The tiles are copied into place in parallel too: appended one after the other on one
+        // thread, the copy (and the new output's page faults) held two threads to 1.5-1.8 times
+        // one thread's compression speed of the 16M-element array.
+        let mut places = Vec::with_capacity(self.tiles.len());
+        for tile in &self.tiles {
+            let (place, after) = rest.split_at_mut(tile.len());
+            places.push((place, tile));
+            rest = after;
+        }
+        self.exec.map(places, |(place, tile)| place.copy_from_slice(tile))?;
+        kept_buffers::give_back(self.tiles);
+        Ok(())
+    }
+
+    /// The stream in a new vector.
+    pub(crate) fn into_vec(self) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.len()];
+        self.write_into(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// Encodes a C-order array's tiles, to be gathered by [`EncodedTiles::write_into`].
+pub(crate) fn encode_tiles<T: Element>(
+    values: &[T],
+    shape: &[usize],
+    tick_power: i32,
+    exec: Execution,
+) -> Result<EncodedTiles> {
     if shape.len() > MAX_AXES {
         return Err(Error::invalid_argument(format!(
             "the tiled format holds up to {MAX_AXES} axes; this array has {}",
@@ -99,29 +151,16 @@ pub(crate) fn encode<T: Element>(values: &[T], shape: &[usize], tick_power: i32,
     let per_tile = rows_per_tile(shape);
     let tile_rows = if values.is_empty() { 0 } else { layout::rows_of(shape).div_ceil(per_tile) };
     let chunk = per_tile * row_len.max(1);
-    let tiles: Vec<(Vec<u8>, u8)> = exec.map((0..tile_rows).collect(), |t| {
+    let encoded: Vec<(Vec<u8>, u8)> = exec.map((0..tile_rows).collect(), |t| {
         let part = &values[t * chunk..((t + 1) * chunk).min(values.len())];
         let rows = part.len() / row_len.max(1);
         encode_tile(exec.kernels, part, tile_shape(shape, rows), tick_power)
     })?;
-    let lengths: Vec<usize> = tiles.iter().map(|(tile, _)| tile.len()).collect();
+    let lengths: Vec<usize> = encoded.iter().map(|(tile, _)| tile.len()).collect();
     // The newest minor version a tile needs (every tile of this writer needs 3, for its tokens).
-    let minor = tiles.iter().map(|&(_, minor)| minor).max().unwrap_or(0);
+    let minor = encoded.iter().map(|&(_, minor)| minor).max().unwrap_or(0);
     let header = Layout::write(minor, T::DTYPE, tick_power, shape, per_tile, &lengths);
-    // The tiles are copied into place in parallel too: appended one after the other on one
-    // thread, the copy (and the new output's page faults) held two threads to 1.5-1.8 times one
-    // thread's compression speed of the 16M-element array.
-    let mut out = vec![0u8; header.len() + lengths.iter().sum::<usize>()];
-    let (head, mut rest) = out.split_at_mut(header.len());
-    head.copy_from_slice(&header);
-    let mut places = Vec::with_capacity(tiles.len());
-    for (tile, _) in &tiles {
-        let (place, after) = rest.split_at_mut(tile.len());
-        places.push((place, tile));
-        rest = after;
-    }
-    exec.map(places, |(place, tile)| place.copy_from_slice(tile))?;
-    Ok(out)
+    Ok(EncodedTiles { header, tiles: encoded.into_iter().map(|(tile, _)| tile).collect(), exec })
 }
 
 /// Reads and checks the header, including that the stream is big enough for its claimed size.

@@ -6,6 +6,7 @@ use lilcom_kernels::tokens::{self, Alphabet, TOKEN_COUNT};
 use lilcom_kernels::{multi_decode, raw_segments, token_decode, token_lanes, Kernels};
 
 use super::huffman::{self, DecodeTable, TokenTables, LENGTHS_BYTES};
+use super::kept_buffers;
 use super::layout::Cursor;
 use super::predictor::{self, Predictor, PREDICTOR_BYTES};
 use crate::element::Element;
@@ -85,7 +86,7 @@ pub(crate) fn encode_tile_as<T: Element>(
     };
     let coded_len: usize = lanes.parts.iter().map(|part| part.len()).sum();
 
-    let mut out = Vec::with_capacity(8 + LENGTHS_BYTES + 4 * LANES + coded_len + 32);
+    let mut out = kept_buffers::take(8 + LENGTHS_BYTES + 4 * LANES + coded_len + 32 + (4 + T::BYTES) * exception_count);
     predictor.write(&mut out);
     out.extend_from_slice(&(exception_count as u32).to_le_bytes());
     if exception_count > 0 {
