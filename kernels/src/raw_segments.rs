@@ -193,31 +193,37 @@ fn pack_with(
 /// [`pack_scalar`] does, if `values` and `tokens` differ in length or a segment would run past
 /// the buffer's end.
 #[inline(always)]
-pub fn split_pack_scalar(
-    values: &mut [i32],
-    tokens: &mut [u8],
-    buffer: &mut [u8],
-    starts: [usize; LANES],
-) -> [usize; LANES] {
+pub fn split_pack_scalar(values: &mut [i32], tokens: &mut [u8], buffer: &mut [u8], starts: [usize; LANES]) -> Split {
     crate::tokens::split_scalar(values, tokens);
-    pack_scalar(tokens, values, buffer, starts)
+    let raw_bits = pack_scalar(tokens, values, buffer, starts);
+    Split { raw_bits, present: crate::tokens::presence_scalar(tokens) }
 }
 
-/// The dispatched [`split_pack_scalar`]: the same tokens and bytes.
+/// What [`split_pack`] reports besides the tokens and segments it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// Each segment's length in bits, as [`pack_scalar`] returns it.
+    pub raw_bits: [usize; LANES],
+    /// Which tokens occur, as [`crate::tokens::presence_scalar`] gives it.
+    pub present: u64,
+}
+
+/// The dispatched [`split_pack_scalar`]: the same tokens, bytes and report.
 pub fn split_pack(
     kernels: Kernels,
     values: &mut [i32],
     tokens: &mut [u8],
     buffer: &mut [u8],
     starts: [usize; LANES],
-) -> [usize; LANES] {
+) -> Split {
     #[cfg(target_arch = "x86_64")]
     if kernels.has_vbmi() {
         // SAFETY: the CPU has AVX-512 F, BW, CD, VL and VBMI (`has_vbmi`).
         return unsafe { vbmi::split_pack(values, tokens, buffer, starts) };
     }
     crate::tokens::split(kernels, values, tokens);
-    pack(kernels, tokens, values, buffer, starts)
+    let raw_bits = pack(kernels, tokens, values, buffer, starts);
+    Split { raw_bits, present: crate::tokens::presence(kernels, tokens) }
 }
 
 /// The dispatched [`pack_scalar`].
@@ -411,7 +417,7 @@ pub(crate) mod vbmi {
         tokens: &mut [u8],
         buffer: &mut [u8],
         starts: [usize; LANES],
-    ) -> [usize; LANES] {
+    ) -> Split {
         use crate::tokens::avx512::{packed_bytes, sixteen};
         assert_eq!(values.len(), tokens.len());
         let n = values.len();
@@ -422,6 +428,11 @@ pub(crate) mod vbmi {
         let whole = n / LANES / BLOCK * BLOCK;
         let mut bits = [[0u64; BLOCK / 4]; LANES];
         let mut lens = [[0u32; BLOCK / 4]; LANES];
+        // Bit `t` of a lane of `present_low` for each token `t` below 32 seen in it, of
+        // `present_high` for each `t - 32` (shift counts of 32 and up give 0, so each register
+        // sees only its half).
+        let (mut present_low, mut present_high) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        let ones = _mm512_set1_epi32(1);
         for first in (0..whole).step_by(BLOCK) {
             let mut widest = _mm512_setzero_si512();
             for l in 0..LANES {
@@ -436,6 +447,11 @@ pub(crate) mod vbmi {
                     unsafe { _mm512_storeu_si512(values[at + 16 * k..].as_mut_ptr().cast(), raw) };
                     *token = t;
                     widest = _mm512_max_epu32(widest, width);
+                    present_low = _mm512_or_si512(present_low, _mm512_sllv_epi32(ones, t));
+                    present_high = _mm512_or_si512(
+                        present_high,
+                        _mm512_sllv_epi32(ones, _mm512_sub_epi32(t, _mm512_set1_epi32(32))),
+                    );
                     // SAFETY: four groups from `4 k`, inside `bits[l]` and `lens[l]`. Raw bits
                     // wider than the groups take are combined wrongly, and not used (below).
                     unsafe { combine_groups(width, raw, &mut bits[l][4 * k..], &mut lens[l][4 * k..]) };
@@ -458,15 +474,18 @@ pub(crate) mod vbmi {
                 }
             }
         }
+        let mut present = u64::from(_mm512_reduce_or_epi32(present_low) as u32)
+            | u64::from(_mm512_reduce_or_epi32(present_high) as u32) << 32;
         for l in 0..LANES {
             let rest = ranges[l].start + whole..ranges[l].end;
             crate::tokens::split_scalar(&mut values[rest.clone()], &mut tokens[rest.clone()]);
+            present |= crate::tokens::presence_scalar(&tokens[rest.clone()]);
             for i in rest {
                 let (bits, len) = raw_of(tokens[i], values[i]);
                 put::<false>(buffer, &mut positions[l], &mut pending[l], bits, len);
             }
         }
-        lanes_written(buffer, positions, starts)
+        Split { raw_bits: lanes_written(buffer, positions, starts), present }
     }
 
     /// Combines a block of one segment's elements (of at most 14 raw bits, which the caller
@@ -724,11 +743,12 @@ mod tests {
                         let mut buffer = vec![0x5au8; 4 * room + spare];
                         let mut raw = values.clone();
                         let mut tokens = vec![0u8; n];
-                        let bits = split_pack(kernels, &mut raw, &mut tokens, &mut buffer, starts);
+                        let split = split_pack(kernels, &mut raw, &mut tokens, &mut buffer, starts);
                         let segments: Vec<u8> = (0..LANES)
-                            .flat_map(|l| buffer[starts[l]..starts[l] + bits[l].div_ceil(8)].to_vec())
+                            .flat_map(|l| buffer[starts[l]..starts[l] + split.raw_bits[l].div_ceil(8)].to_vec())
                             .collect();
-                        outputs.push((tokens, bits, segments));
+                        assert_eq!(split.present, crate::tokens::presence_scalar(&tokens), "widest {widest}, {n}");
+                        outputs.push((tokens, split, segments));
                     }
                     let mut raw = values.clone();
                     let mut tokens = vec![0u8; n];

@@ -138,9 +138,10 @@ const SAMPLE_STRIDE: usize = 256;
 
 /// The token counts a tile's code is built from. A large tile's are estimated from a quarter of
 /// its tokens (counting them all took about a seventh of encoding speech), and every token the
-/// tile holds gets one count more, so that each has a code even if the sample missed it. The
-/// estimate costs a little ratio (under 0.05% on the corpus), never correctness.
-fn code_counts(kernels: Kernels, token_of: &[u8]) -> [u64; TOKEN_COUNT] {
+/// tile holds (bit `t` of `present`, which the split reports) gets one count more, so that each
+/// has a code even if the sample missed it. The estimate costs a little ratio (under 0.05% on
+/// the corpus), never correctness.
+fn code_counts(token_of: &[u8], present: u64) -> [u64; TOKEN_COUNT] {
     if token_of.len() < SAMPLE_FROM {
         return tokens::histogram(token_of).map(u64::from);
     }
@@ -154,7 +155,6 @@ fn code_counts(kernels: Kernels, token_of: &[u8]) -> [u64; TOKEN_COUNT] {
         tokens::count_into(&mut partial, run);
     }
     let sampled = tokens::sum_partial(&partial);
-    let present = tokens::presence(kernels, token_of);
     let scale = (SAMPLE_STRIDE / SAMPLE_RUN) as u64;
     std::array::from_fn(|t| u64::from(sampled[t]) * scale + (present >> t & 1))
 }
@@ -185,10 +185,10 @@ fn split_lanes(kernels: Kernels, residuals: &mut [i32], token_of: &mut [u8]) -> 
     if buffer.len() < raw_room {
         buffer.resize(raw_room, 0);
     }
-    let raw_bits = raw_segments::split_pack(kernels, residuals, token_of, &mut buffer[..raw_room], raw_starts);
-    let raw_bytes = raw_bits.map(|bits| bits.div_ceil(8));
+    let split = raw_segments::split_pack(kernels, residuals, token_of, &mut buffer[..raw_room], raw_starts);
+    let raw_bytes = split.raw_bits.map(|bits| bits.div_ceil(8));
 
-    let (lengths, table) = token_code(&code_counts(kernels, token_of));
+    let (lengths, table) = token_code(&code_counts(token_of, split.present));
     let codes: [u32; TOKEN_COUNT] =
         std::array::from_fn(|t| token_lanes::writer_code(table[t].0, u32::from(table[t].1)));
     // Each lane gets room for its longest possible code per token; the writer reports what it
@@ -433,8 +433,7 @@ mod tests {
         for at in 0..SAMPLE_STRIDE {
             let mut token_of = vec![3u8; n];
             token_of[at] = 40;
-            let counts = code_counts(Kernels::detect(), &token_of);
-            assert_eq!(counts, code_counts(Kernels::scalar(), &token_of));
+            let counts = code_counts(&token_of, tokens::presence_scalar(&token_of));
             assert!(counts.iter().enumerate().all(|(t, &c)| (c > 0) == (t == 3 || t == 40)), "{at}: {counts:?}");
             missed += usize::from(counts[40] == 1);
         }
