@@ -52,13 +52,15 @@ pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {
     fn is_exception(self, inv_tick: Self) -> bool;
 
     /// `code * tick` with the dispatched kernel, for the codes that `fill` writes (or the error
-    /// it returns). Where an element is as wide as a code, `fill` writes into `values` itself.
+    /// it returns). Where an element is as wide as a code, `fill` writes into `values` itself,
+    /// and is given the tick as float32: it may then store the float32 bits of `code * tick`
+    /// itself, and says so by returning true.
     #[doc(hidden)]
     fn dequantize_from(
         kernels: Kernels,
         tick: Self,
         values: &mut [Self],
-        fill: impl FnOnce(&mut [i32]) -> crate::Result<()>,
+        fill: impl FnOnce(&mut [i32], Option<f32>) -> crate::Result<bool>,
     ) -> crate::Result<()>;
 
     /// Appends the value's IEEE bits, little-endian.
@@ -108,10 +110,11 @@ impl Element for f32 {
         kernels: Kernels,
         tick: Self,
         values: &mut [Self],
-        fill: impl FnOnce(&mut [i32]) -> crate::Result<()>,
+        fill: impl FnOnce(&mut [i32], Option<f32>) -> crate::Result<bool>,
     ) -> crate::Result<()> {
-        fill(bytemuck::cast_slice_mut(values))?;
-        quantize::dequantize_f32_in_place(kernels, values, tick);
+        if !fill(bytemuck::cast_slice_mut(values), Some(tick))? {
+            quantize::dequantize_f32_in_place(kernels, values, tick);
+        }
         Ok(())
     }
 
@@ -162,7 +165,7 @@ impl Element for f64 {
         kernels: Kernels,
         tick: Self,
         values: &mut [Self],
-        fill: impl FnOnce(&mut [i32]) -> crate::Result<()>,
+        fill: impl FnOnce(&mut [i32], Option<f32>) -> crate::Result<bool>,
     ) -> crate::Result<()> {
         thread_local! {
             /// The codes of the tile being decoded, kept from tile to tile: `fill` writes every
@@ -174,12 +177,13 @@ impl Element for f64 {
         if codes.len() < values.len() {
             codes.resize(values.len(), 0);
         }
-        let result = fill(&mut codes[..values.len()]);
+        let result = fill(&mut codes[..values.len()], None);
+        debug_assert!(!matches!(result, Ok(true)), "codes dequantized as float32 for a float64 array");
         if result.is_ok() {
             quantize::dequantize_f64(kernels, &codes[..values.len()], tick, values);
         }
         CODES.set(codes);
-        result
+        result.map(|_| ())
     }
 
     fn write_bits(self, out: &mut Vec<u8>) {

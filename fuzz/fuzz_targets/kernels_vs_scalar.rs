@@ -136,6 +136,19 @@ fuzz_target!(|data: &[u8]| {
             difference::integrate(kernels, &mut q, shape, Axes(axes));
             assert_eq!(q, codes);
         }
+        // The inverse and dequantization in one pass, on this shape and on rows of 16 to 79
+        // codes (the AVX-512 pass's), with a tick from 2^0 down to 2^-31.
+        let tick = f32::from_bits((127 - u32::from(data[0] % 32)) << 23);
+        let wide = 16 + usize::from(data.get(1).copied().unwrap_or(0)) % 64;
+        for shape in [shape, Shape3 { outer: n / wide, middle: 1, inner: wide }] {
+            for axes in 0..8 {
+                let mut p = ints[..shape.len()].to_vec();
+                let mut q = p.clone();
+                difference::integrate_dequantize_f32_scalar(&mut p, shape, Axes(axes), tick);
+                difference::integrate_dequantize_f32(kernels, &mut q, shape, Axes(axes), tick);
+                assert_eq!(p, q);
+            }
+        }
         let edges = if data[0] & 2 == 2 { interpolate::Edges::Quadratic } else { interpolate::Edges::Linear };
         // Interpolation's residuals as the reference gives them, and its inverse back to the codes.
         let check_interpolation = |codes: &[i32], shape: Shape3| {

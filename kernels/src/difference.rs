@@ -272,6 +272,30 @@ pub fn integrate(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes)
     kernels.run(Op { codes, shape, axes, _borrows: PhantomData })
 }
 
+/// Scalar reference: [`integrate_scalar`], then each final code `c` replaced in place by the
+/// bits of the float32 `c as f32 * tick`, as
+/// [`crate::quantize::dequantize_f32_in_place_scalar`] gives them.
+#[inline(always)]
+pub fn integrate_dequantize_f32_scalar(codes: &mut [i32], shape: Shape3, axes: Axes, tick: f32) {
+    integrate_scalar(codes, shape, axes);
+    crate::quantize::dequantize_f32_in_place_scalar(bytemuck::cast_slice_mut(codes), tick);
+}
+
+/// The dispatched [`integrate_dequantize_f32_scalar`]: the same bits. On AVX-512, tiles of
+/// whole rows (a middle axis of one) with differences along a row or across rows take one pass
+/// that sums, adds the row before and dequantizes each sixteen codes while they are in
+/// registers, instead of three passes over the tile.
+pub fn integrate_dequantize_f32(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes, tick: f32) {
+    #[cfg(target_arch = "x86_64")]
+    let sums = axes.contains(Axes::INNER) || axes.contains(Axes::OUTER);
+    if kernels.has_vbmi() && sums && shape.middle == 1 && shape.inner >= 16 {
+        // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
+        return unsafe { avx512::integrate_dequantize_rows(codes, shape, axes, tick) };
+    }
+    integrate(kernels, codes, shape, axes);
+    crate::quantize::dequantize_f32_in_place(kernels, bytemuck::cast_slice_mut(codes), tick);
+}
+
 /// The running sums on AVX-512, where the other AVX-512 kernels run.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -289,6 +313,58 @@ mod avx512 {
             // with AVX-512 F.
             unsafe { running_sums(values) }
         });
+    }
+
+    /// [`integrate_dequantize_f32_scalar`] of a tile whose middle axis has length one (where
+    /// differences along it change nothing), one row at a time: each sixteen codes' running sum
+    /// along the row, plus the previous row's final codes (kept as integers in a buffer of one
+    /// row, since the row itself now holds floats), converted and scaled before they are
+    /// stored.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn integrate_dequantize_rows(codes: &mut [i32], shape: Shape3, axes: Axes, tick: f32) {
+        assert!(shape.middle == 1 && codes.len() == shape.len());
+        if shape.is_empty() {
+            return;
+        }
+        let inner = shape.inner;
+        let (along_rows, across_rows) = (axes.contains(Axes::INNER), axes.contains(Axes::OUTER));
+        // The row before's final codes; zeros before the first row, which has no neighbour.
+        let mut previous = if across_rows { vec![0i32; inner] } else { Vec::new() };
+        let zero = _mm512_setzero_si512();
+        let last = _mm512_set1_epi32(15);
+        let scale = _mm512_set1_ps(tick);
+        let within = |x: __m512i| {
+            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<15>(x, zero));
+            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<14>(x, zero));
+            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<12>(x, zero));
+            _mm512_add_epi32(x, _mm512_alignr_epi32::<8>(x, zero))
+        };
+        for row in codes.chunks_exact_mut(inner) {
+            let mut before = zero;
+            for start in (0..inner).step_by(16) {
+                let mask = if inner - start >= 16 { u16::MAX } else { (1u16 << (inner - start)) - 1 };
+                // SAFETY: the mask covers only the `min(16, inner - start)` elements from
+                // `start`, inside the row (and inside `previous`, one row long).
+                unsafe {
+                    let residuals = _mm512_maskz_loadu_epi32(mask, row[start..].as_ptr());
+                    let mut x = residuals;
+                    if along_rows {
+                        let sums = within(residuals);
+                        x = _mm512_add_epi32(sums, before);
+                        before = _mm512_add_epi32(before, _mm512_permutexvar_epi32(last, sums));
+                    }
+                    if across_rows {
+                        x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(mask, previous[start..].as_ptr()));
+                        _mm512_mask_storeu_epi32(previous[start..].as_mut_ptr(), mask, x);
+                    }
+                    let value = _mm512_mul_ps(_mm512_cvtepi32_ps(x), scale);
+                    _mm512_mask_storeu_epi32(row[start..].as_mut_ptr(), mask, _mm512_castps_si512(value));
+                }
+            }
+        }
     }
 
     /// [`running_sums_scalar`], sixteen at a time: each sixteen's own running sums in four
@@ -419,6 +495,42 @@ mod tests {
                 assert_eq!(c, original, "{shape:?} {axes:?} (AVX2)");
                 integrate_scalar(&mut a, shape, axes);
                 assert_eq!(a, original, "{shape:?} {axes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn integrating_and_dequantizing_in_one_pass_gives_the_two_passes_bits() {
+        // Rows of whole sixteens, with ragged tails, shorter than sixteen (the two passes), with
+        // a middle axis (the two passes), and codes near the i32 limits (wrapping sums, floats
+        // that round).
+        for shape in [
+            Shape3 { outer: 3, middle: 1, inner: 80 },
+            Shape3 { outer: 5, middle: 1, inner: 16 },
+            Shape3 { outer: 4, middle: 1, inner: 37 },
+            Shape3 { outer: 1, middle: 1, inner: 129 },
+            Shape3 { outer: 6, middle: 1, inner: 5 },
+            Shape3 { outer: 2, middle: 3, inner: 40 },
+            Shape3 { outer: 0, middle: 1, inner: 80 },
+        ] {
+            for (scale, tick) in [(1, 0.25f32), (1 << 8, 1.0 / 1024.0), (i32::MAX / 3, 3.0e-5)] {
+                for axes in 0..8 {
+                    let axes = Axes(axes);
+                    let residuals: Vec<i32> = sample(shape).iter().map(|&r| r.wrapping_mul(scale)).collect();
+                    let mut expected = residuals.clone();
+                    integrate_dequantize_f32_scalar(&mut expected, shape, axes, tick);
+                    let mut two_passes = residuals.clone();
+                    integrate_scalar(&mut two_passes, shape, axes);
+                    for c in &mut two_passes {
+                        *c = (*c as f32 * tick).to_bits() as i32;
+                    }
+                    assert_eq!(expected, two_passes, "{shape:?} {axes:?}");
+                    for kernels in [Kernels::detect(), Kernels::detect().without_vbmi(), Kernels::scalar()] {
+                        let mut got = residuals.clone();
+                        integrate_dequantize_f32(kernels, &mut got, shape, axes, tick);
+                        assert_eq!(got, expected, "{shape:?} {axes:?} {tick} {}", kernels.instruction_set());
+                    }
+                }
             }
         }
     }

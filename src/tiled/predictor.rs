@@ -44,6 +44,28 @@ impl Predictor {
         }
     }
 
+    /// [`Predictor::invert`], and where `f32_tick` is given and a kernel does both in one pass
+    /// (the differences), also each code `c` replaced by the float32 bits of `c as f32 *
+    /// tick`; returns whether it did that.
+    pub(crate) fn invert_then_dequantize(
+        self,
+        kernels: Kernels,
+        codes: &mut [i32],
+        view: Shape3,
+        f32_tick: Option<f32>,
+    ) -> bool {
+        match (self, f32_tick) {
+            (Predictor::Differences(axes), Some(tick)) => {
+                difference::integrate_dequantize_f32(kernels, codes, view, axes, tick);
+                true
+            }
+            _ => {
+                self.invert(kernels, codes, view);
+                false
+            }
+        }
+    }
+
     /// What the chooser multiplies this predictor's estimated bits by. The scaled predictor's
     /// inverse is a recurrence from one element to the next (several times slower to decode than
     /// differences), so it must save more than a trace of bits to be picked. On iid data its

@@ -299,10 +299,9 @@ pub(crate) fn decode_tile<T: Element>(
         // The raw segments fill the rest of the tile.
         let tables = TokenTables::new(&lengths)?;
         let raw = &body[r.pos..];
-        T::dequantize_from(kernels, T::pow2(tick_power), out, |codes| {
+        T::dequantize_from(kernels, T::pow2(tick_power), out, |codes, f32_tick| {
             read_split_residuals(kernels, &tables, body, lanes, raw, codes)?;
-            predictor.invert(kernels, codes, view);
-            Ok(())
+            Ok(predictor.invert_then_dequantize(kernels, codes, view, f32_tick))
         })?;
     } else {
         if r.pos != body.len() {
@@ -310,10 +309,9 @@ pub(crate) fn decode_tile<T: Element>(
         }
         let alphabet = if minor >= SMALL_EXACT_MINOR { Alphabet::SmallExact } else { Alphabet::Widths };
         let table = DecodeTable::new(&lengths, alphabet)?;
-        T::dequantize_from(kernels, T::pow2(tick_power), out, |codes| {
+        T::dequantize_from(kernels, T::pow2(tick_power), out, |codes, f32_tick| {
             read_residuals(kernels, &table, body, lanes, codes)?;
-            predictor.invert(kernels, codes, view);
-            Ok(())
+            Ok(predictor.invert_then_dequantize(kernels, codes, view, f32_tick))
         })?;
     }
 
