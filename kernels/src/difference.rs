@@ -332,7 +332,9 @@ mod avx512 {
         let inner = shape.inner;
         let (along_rows, across_rows) = (axes.contains(Axes::INNER), axes.contains(Axes::OUTER));
         // The row before's final codes; zeros before the first row, which has no neighbour.
-        let mut previous = if across_rows { vec![0i32; inner] } else { Vec::new() };
+        // Padded to whole sixteens so that only the row's own loads and stores need masks
+        // (masked stores are slow on Zen 4); the padding's lanes are never stored to the row.
+        let mut previous = if across_rows { vec![0i32; inner.next_multiple_of(16)] } else { Vec::new() };
         let zero = _mm512_setzero_si512();
         let last = _mm512_set1_epi32(15);
         let scale = _mm512_set1_ps(tick);
@@ -342,26 +344,42 @@ mod avx512 {
             let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<12>(x, zero));
             _mm512_add_epi32(x, _mm512_alignr_epi32::<8>(x, zero))
         };
+        let whole = inner / 16 * 16;
+        let tail_mask = (1u16 << (inner - whole)) - 1;
         for row in codes.chunks_exact_mut(inner) {
             let mut before = zero;
-            for start in (0..inner).step_by(16) {
-                let mask = if inner - start >= 16 { u16::MAX } else { (1u16 << (inner - start)) - 1 };
-                // SAFETY: the mask covers only the `min(16, inner - start)` elements from
-                // `start`, inside the row (and inside `previous`, one row long).
+            // The final codes of the sixteen from `start`, given their residuals, as floats.
+            let mut step = |residuals: __m512i, start: usize| {
+                let mut x = residuals;
+                if along_rows {
+                    let sums = within(residuals);
+                    x = _mm512_add_epi32(sums, before);
+                    before = _mm512_add_epi32(before, _mm512_permutexvar_epi32(last, sums));
+                }
+                if across_rows {
+                    let above = &mut previous[start..start + 16];
+                    // SAFETY: sixteen i32 of `previous`, whose length is a multiple of sixteen.
+                    unsafe {
+                        x = _mm512_add_epi32(x, _mm512_loadu_si512(above.as_ptr().cast()));
+                        _mm512_storeu_si512(above.as_mut_ptr().cast(), x);
+                    }
+                }
+                _mm512_castps_si512(_mm512_mul_ps(_mm512_cvtepi32_ps(x), scale))
+            };
+            for start in (0..whole).step_by(16) {
+                let sixteen = &mut row[start..start + 16];
+                // SAFETY: sixteen i32, inside the row.
                 unsafe {
-                    let residuals = _mm512_maskz_loadu_epi32(mask, row[start..].as_ptr());
-                    let mut x = residuals;
-                    if along_rows {
-                        let sums = within(residuals);
-                        x = _mm512_add_epi32(sums, before);
-                        before = _mm512_add_epi32(before, _mm512_permutexvar_epi32(last, sums));
-                    }
-                    if across_rows {
-                        x = _mm512_add_epi32(x, _mm512_maskz_loadu_epi32(mask, previous[start..].as_ptr()));
-                        _mm512_mask_storeu_epi32(previous[start..].as_mut_ptr(), mask, x);
-                    }
-                    let value = _mm512_mul_ps(_mm512_cvtepi32_ps(x), scale);
-                    _mm512_mask_storeu_epi32(row[start..].as_mut_ptr(), mask, _mm512_castps_si512(value));
+                    let value = step(_mm512_loadu_si512(sixteen.as_ptr().cast()), start);
+                    _mm512_storeu_si512(sixteen.as_mut_ptr().cast(), value);
+                }
+            }
+            if tail_mask != 0 {
+                let rest = &mut row[whole..];
+                // SAFETY: the mask covers the `inner - whole` elements of `rest` and no more.
+                unsafe {
+                    let value = step(_mm512_maskz_loadu_epi32(tail_mask, rest.as_ptr()), whole);
+                    _mm512_mask_storeu_epi32(rest.as_mut_ptr(), tail_mask, value);
                 }
             }
         }
