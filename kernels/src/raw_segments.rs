@@ -459,9 +459,14 @@ pub(crate) mod vbmi {
                 // SAFETY: 64 bytes from `at`, the block's tokens, inside `tokens`.
                 unsafe { _mm512_storeu_si512(tokens[at..].as_mut_ptr().cast(), packed_bytes(token)) };
             }
+            let widest = _mm512_reduce_max_epu32(widest);
+            if widest == 0 {
+                // No raw bits in the block: nothing to write (most blocks of smooth data).
+                continue;
+            }
             let fast = positions.iter().all(|&p| p / 8 + PACK_SLACK <= buffer.len());
             let block = |l: usize| ranges[l].start + first..ranges[l].start + first + BLOCK;
-            if fast && _mm512_reduce_max_epu32(widest) <= QUADS_UP_TO {
+            if fast && widest <= QUADS_UP_TO {
                 put_groups::<true, { BLOCK / 4 }>(&bits, &lens, buffer, &mut positions, &mut pending);
             } else {
                 // Rare (a wide residual, or the end of a small buffer): from the split's output.
