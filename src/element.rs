@@ -32,6 +32,10 @@ pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {
     /// Views a buffer of this type as float32, when it is float32.
     fn as_f32_slice_mut(values: &mut [Self]) -> Option<&mut [f32]>;
 
+    /// Views a buffer of this type as float32, when it is float32.
+    #[doc(hidden)]
+    fn as_f32_slice(values: &[Self]) -> Option<&[f32]>;
+
     /// Converts one float32 value into this type, exactly.
     fn from_f32(value: f32) -> Self;
 
@@ -87,6 +91,10 @@ impl Element for f32 {
         Some(values)
     }
 
+    fn as_f32_slice(values: &[Self]) -> Option<&[f32]> {
+        Some(values)
+    }
+
     fn from_f32(value: f32) -> Self {
         value
     }
@@ -139,6 +147,10 @@ impl Element for f64 {
     }
 
     fn as_f32_slice_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+
+    fn as_f32_slice(_: &[Self]) -> Option<&[f32]> {
         None
     }
 

@@ -34,6 +34,18 @@ fuzz_target!(|data: &[u8]| {
         quantize::quantize_f32(kernels, &floats, inv, &mut b)
     );
     assert_eq!(a, b);
+    // Quantization and differences in one pass, on rows of 16 to 79 values (the AVX-512
+    // pass's) and of fewer.
+    let wide = 1 + usize::from(data[1]) % 79;
+    let rows = Shape3 { outer: floats.len() / wide, middle: 1, inner: wide };
+    for axes in 0..8 {
+        let (mut p, mut q) = (vec![0; rows.len()], vec![0; rows.len()]);
+        assert_eq!(
+            difference::quantize_difference_f32_scalar(&floats[..rows.len()], inv, &mut p, rows, Axes(axes)),
+            difference::quantize_difference_f32(kernels, &floats[..rows.len()], inv, &mut q, rows, Axes(axes))
+        );
+        assert_eq!(p, q);
+    }
     let (mut x, mut y) = (vec![0.0f32; a.len()], vec![0.0f32; a.len()]);
     quantize::dequantize_f32_scalar(&a, 1.0 / inv, &mut x);
     quantize::dequantize_f32(kernels, &a, 1.0 / inv, &mut y);

@@ -296,6 +296,46 @@ pub fn integrate_dequantize_f32(kernels: Kernels, codes: &mut [i32], shape: Shap
     crate::quantize::dequantize_f32_in_place(kernels, bytemuck::cast_slice_mut(codes), tick);
 }
 
+/// Scalar reference: [`crate::quantize::quantize_f32_scalar`] of `values` into `codes`, then
+/// [`difference_scalar`] of the codes; returns the exception count.
+#[inline(always)]
+pub fn quantize_difference_f32_scalar(
+    values: &[f32],
+    inv_tick: f32,
+    codes: &mut [i32],
+    shape: Shape3,
+    axes: Axes,
+) -> usize {
+    let exceptions = crate::quantize::quantize_f32_scalar(values, inv_tick, codes);
+    difference_scalar(codes, shape, axes);
+    exceptions
+}
+
+/// The dispatched [`quantize_difference_f32_scalar`]: the same codes and count. On AVX-512,
+/// tiles of whole rows (a middle axis of one) with differences along a row or across rows take
+/// one pass that quantizes each sixteen values and takes their differences in registers,
+/// instead of two passes over the tile.
+pub fn quantize_difference_f32(
+    kernels: Kernels,
+    values: &[f32],
+    inv_tick: f32,
+    codes: &mut [i32],
+    shape: Shape3,
+    axes: Axes,
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let differences = axes.contains(Axes::INNER) || axes.contains(Axes::OUTER);
+        if kernels.has_vbmi() && differences && shape.middle == 1 && shape.inner >= 16 {
+            // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
+            return unsafe { avx512::quantize_difference_rows(values, inv_tick, codes, shape, axes) };
+        }
+    }
+    let exceptions = crate::quantize::quantize_f32(kernels, values, inv_tick, codes);
+    difference(kernels, codes, shape, axes);
+    exceptions
+}
+
 /// The running sums on AVX-512, where the other AVX-512 kernels run.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -383,6 +423,81 @@ mod avx512 {
                 }
             }
         }
+    }
+
+    /// [`quantize_difference_f32_scalar`] of a tile whose middle axis has length one, one row
+    /// at a time: each sixteen values quantized (the reference's test and rounding: the
+    /// conversion rounds half to even, as the CPU's default mode does), less the previous
+    /// row's codes (kept in a buffer of one row), less their left neighbours' such differences.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn quantize_difference_rows(
+        values: &[f32],
+        inv_tick: f32,
+        codes: &mut [i32],
+        shape: Shape3,
+        axes: Axes,
+    ) -> usize {
+        assert!(shape.middle == 1 && values.len() == shape.len() && codes.len() == shape.len());
+        if shape.is_empty() {
+            return 0;
+        }
+        let inner = shape.inner;
+        let (along_rows, across_rows) = (axes.contains(Axes::INNER), axes.contains(Axes::OUTER));
+        // The row before's codes (zeros before the first row), padded to whole sixteens.
+        let mut previous = if across_rows { vec![0i32; inner.next_multiple_of(16)] } else { Vec::new() };
+        let scale = _mm512_set1_ps(inv_tick);
+        let limit = _mm512_set1_ps(crate::quantize::CODE_LIMIT as f32);
+        let whole = inner / 16 * 16;
+        let tail_mask = (1u16 << (inner - whole)) - 1;
+        // Exceptions counted per lane, in at most 2^31 per lane (a tile has fewer elements).
+        let mut exceptions = _mm512_setzero_si512();
+        let one = _mm512_set1_epi32(1);
+        for (row_values, row_codes) in values.chunks_exact(inner).zip(codes.chunks_exact_mut(inner)) {
+            // The sixteen before's differences across rows; zeros at a row's start, whose first
+            // element has no left neighbour.
+            let mut left = _mm512_setzero_si512();
+            // The residuals of the sixteen values `x` from `start`, of which `valid` are the
+            // row's own.
+            let mut step = |x: __m512, start: usize, valid: u16| {
+                let scaled = _mm512_mul_ps(x, scale);
+                let regular = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(_mm512_abs_ps(scaled), limit);
+                exceptions = _mm512_mask_add_epi32(exceptions, valid & !regular, exceptions, one);
+                let mut d = _mm512_maskz_cvtps_epi32(regular, scaled);
+                if across_rows {
+                    let above = &mut previous[start..start + 16];
+                    // SAFETY: sixteen i32 of `previous`, whose length is a multiple of sixteen.
+                    unsafe {
+                        let up = _mm512_loadu_si512(above.as_ptr().cast());
+                        _mm512_storeu_si512(above.as_mut_ptr().cast(), d);
+                        d = _mm512_sub_epi32(d, up);
+                    }
+                }
+                if along_rows {
+                    let shifted = _mm512_alignr_epi32::<15>(d, left);
+                    left = d;
+                    d = _mm512_sub_epi32(d, shifted);
+                }
+                d
+            };
+            for start in (0..whole).step_by(16) {
+                // SAFETY: sixteen f32 and sixteen i32 from `start`, inside the row.
+                unsafe {
+                    let d = step(_mm512_loadu_ps(row_values[start..start + 16].as_ptr()), start, u16::MAX);
+                    _mm512_storeu_si512(row_codes[start..start + 16].as_mut_ptr().cast(), d);
+                }
+            }
+            if tail_mask != 0 {
+                // SAFETY: the mask covers the `inner - whole` elements from `whole` and no more.
+                unsafe {
+                    let d = step(_mm512_maskz_loadu_ps(tail_mask, row_values[whole..].as_ptr()), whole, tail_mask);
+                    _mm512_mask_storeu_epi32(row_codes[whole..].as_mut_ptr(), tail_mask, d);
+                }
+            }
+        }
+        _mm512_reduce_add_epi32(exceptions) as u32 as usize
     }
 
     /// [`running_sums_scalar`], sixteen at a time: each sixteen's own running sums in four
@@ -547,6 +662,49 @@ mod tests {
                         let mut got = residuals.clone();
                         integrate_dequantize_f32(kernels, &mut got, shape, axes, tick);
                         assert_eq!(got, expected, "{shape:?} {axes:?} {tick} {}", kernels.instruction_set());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quantizing_and_differencing_in_one_pass_gives_the_two_passes_codes() {
+        // Values that round half to even, exceptions (NaN, infinities, past the code limit) in
+        // whole sixteens and in tails, on rows of whole sixteens, ragged, short and with a
+        // middle axis.
+        let awkward = [0.5f32, 1.5, 2.5, -0.5, -2.5, f32::NAN, f32::INFINITY, -f32::INFINITY, 3.0e38, -0.0, 1e-45];
+        for shape in [
+            Shape3 { outer: 3, middle: 1, inner: 80 },
+            Shape3 { outer: 5, middle: 1, inner: 16 },
+            Shape3 { outer: 4, middle: 1, inner: 37 },
+            Shape3 { outer: 1, middle: 1, inner: 129 },
+            Shape3 { outer: 6, middle: 1, inner: 5 },
+            Shape3 { outer: 2, middle: 3, inner: 40 },
+            Shape3 { outer: 0, middle: 1, inner: 80 },
+        ] {
+            let values: Vec<f32> = (0..shape.len())
+                .map(|i| if i % 7 == 3 { awkward[i / 7 % awkward.len()] } else { (i as f32 * 0.731).sin() * 900.0 })
+                .collect();
+            for inv_tick in [1.0f32, 0.5, 1024.0] {
+                for axes in 0..8 {
+                    let axes = Axes(axes);
+                    let mut expected = vec![0; shape.len()];
+                    let expected_exceptions =
+                        quantize_difference_f32_scalar(&values, inv_tick, &mut expected, shape, axes);
+                    let mut two_passes = vec![0; shape.len()];
+                    let two_pass_exceptions = crate::quantize::quantize_f32_scalar(&values, inv_tick, &mut two_passes);
+                    difference_scalar(&mut two_passes, shape, axes);
+                    assert_eq!((expected_exceptions, &expected), (two_pass_exceptions, &two_passes));
+                    for kernels in [Kernels::detect(), Kernels::detect().without_vbmi(), Kernels::scalar()] {
+                        let mut got = vec![7; shape.len()];
+                        let exceptions = quantize_difference_f32(kernels, &values, inv_tick, &mut got, shape, axes);
+                        assert_eq!(
+                            (exceptions, &got),
+                            (expected_exceptions, &expected),
+                            "{shape:?} {axes:?} {inv_tick} {}",
+                            kernels.instruction_set()
+                        );
                     }
                 }
             }

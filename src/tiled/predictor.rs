@@ -149,26 +149,13 @@ impl Predictor {
 /// Picks the predictor with the smallest sum of residual bit widths on a corner of the tile:
 /// every set of difference axes, and per axis the scaled predictor with its least-squares
 /// coefficient.
+/// Reads only the codes in [`sample_regions`].
 pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor {
-    // About 2048 codes, spread over the outer and middle axes alike so that predictors along
-    // either (interpolation above all) are judged on a few steps of each. Judging every
-    // candidate was a quarter of encoding; with 4096 codes, the corpus's tiles chose the same
-    // predictors (the streams are identical), and encoding took 13-17% longer.
-    let inner = view.inner.min(512);
-    let across = 2048 / inner;
-    let (outer, middle) = if view.middle == 1 {
-        (view.outer.min(across.max(2)), 1)
-    } else {
-        let outer = view.outer.min(((across as f64).sqrt() as usize).max(2));
-        (outer, view.middle.min((across / outer).max(2)))
-    };
-    let sample_shape = Shape3 { outer, middle, inner };
+    let sample_shape = sample_shape(view);
+    let Shape3 { outer, middle, inner } = sample_shape;
     let mut sample = Vec::with_capacity(sample_shape.len());
-    for o in 0..outer {
-        for m in 0..middle {
-            let start = (o * view.middle + m) * view.inner;
-            sample.extend_from_slice(&codes[start..start + inner]);
-        }
+    for region in sample_regions(view) {
+        sample.extend_from_slice(&codes[region]);
     }
     let long_enough = |axis: Axis| match axis {
         Axis::Outer => outer >= 2,
@@ -206,6 +193,35 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
         }
     }
     best.1
+}
+
+/// The corner of a tile that [`choose`] judges the predictors on: about 2048 codes, spread over
+/// the outer and middle axes alike so that predictors along either (interpolation above all)
+/// are judged on a few steps of each. Judging every candidate was a quarter of encoding; with
+/// 4096 codes, the corpus's tiles chose the same predictors (the streams are identical), and
+/// encoding took 13-17% longer.
+fn sample_shape(view: Shape3) -> Shape3 {
+    let inner = view.inner.min(512);
+    let across = 2048 / inner.max(1);
+    let (outer, middle) = if view.middle == 1 {
+        (view.outer.min(across.max(2)), 1)
+    } else {
+        let outer = view.outer.min(((across as f64).sqrt() as usize).max(2));
+        (outer, view.middle.min((across / outer).max(2)))
+    };
+    Shape3 { outer, middle, inner }
+}
+
+/// Where in a tile (of shape `view`) [`choose`] reads its codes: one range per row of its
+/// sample.
+pub(crate) fn sample_regions(view: Shape3) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let sample = sample_shape(view);
+    (0..sample.outer).flat_map(move |o| {
+        (0..sample.middle).map(move |m| {
+            let start = (o * view.middle + m) * view.inner;
+            start..start + sample.inner
+        })
+    })
 }
 
 /// What the tile's code would spend on `residuals`: the order-0 entropy of their tokens plus

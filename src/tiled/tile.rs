@@ -1,7 +1,7 @@
 //! One tile: quantize, predict, split into tokens and raw bits, Huffman-code the tokens into
 //! four interleaved lanes; and the inverse.
 
-use lilcom_kernels::difference::Shape3;
+use lilcom_kernels::difference::{self, Shape3};
 use lilcom_kernels::tokens::{self, Alphabet, TOKEN_COUNT};
 use lilcom_kernels::{multi_decode, raw_segments, token_decode, token_lanes, Kernels};
 
@@ -71,10 +71,23 @@ pub(crate) fn encode_tile_as<T: Element>(
         token_buffer.resize(n, 0);
     }
     let (codes, token_of) = (&mut code_buffer[..n], &mut token_buffer[..n]);
-    let exception_count = T::quantize(kernels, values, inv_tick, codes);
-
+    // The predictor is chosen from the codes of a corner of the tile, quantized first on their
+    // own (about 2048), so that the differences, the usual choice, can then be taken in the
+    // pass that quantizes the whole tile.
+    for region in predictor::sample_regions(view) {
+        T::quantize(kernels, &values[region.clone()], inv_tick, &mut codes[region]);
+    }
     let predictor = predictor::choose(kernels, codes, view);
-    predictor.apply(kernels, codes, view);
+    let exception_count = match (predictor, T::as_f32_slice(values)) {
+        (Predictor::Differences(axes), Some(values)) => {
+            difference::quantize_difference_f32(kernels, values, inv_tick.to_f32(), codes, view, axes)
+        }
+        _ => {
+            let exceptions = T::quantize(kernels, values, inv_tick, codes);
+            predictor.apply(kernels, codes, view);
+            exceptions
+        }
+    };
 
     let lanes = match coding {
         #[cfg(test)]
