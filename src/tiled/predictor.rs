@@ -212,16 +212,22 @@ fn sample_shape(view: Shape3) -> Shape3 {
     Shape3 { outer, middle, inner }
 }
 
-/// Where in a tile (of shape `view`) [`choose`] reads its codes: one range per row of its
-/// sample.
-pub(crate) fn sample_regions(view: Shape3) -> impl Iterator<Item = std::ops::Range<usize>> {
+/// Where in a tile (of shape `view`) [`choose`] reads its codes, in order: its sample's rows,
+/// those that follow one another merged (a 1-d tile's sample is one range, not 2048 of one
+/// code each).
+pub(crate) fn sample_regions(view: Shape3) -> Vec<std::ops::Range<usize>> {
     let sample = sample_shape(view);
-    (0..sample.outer).flat_map(move |o| {
-        (0..sample.middle).map(move |m| {
+    let mut regions: Vec<std::ops::Range<usize>> = Vec::new();
+    for o in 0..sample.outer {
+        for m in 0..sample.middle {
             let start = (o * view.middle + m) * view.inner;
-            start..start + sample.inner
-        })
-    })
+            match regions.last_mut() {
+                Some(last) if last.end == start => last.end = start + sample.inner,
+                _ => regions.push(start..start + sample.inner),
+            }
+        }
+    }
+    regions
 }
 
 /// What the tile's code would spend on `residuals`: the order-0 entropy of their tokens plus
@@ -294,6 +300,24 @@ mod tests {
         ];
         for bad in bad_values.into_iter().chain([[0x09, 0, 5, 0], [0x08, 0, 0x01, 0x01]]) {
             assert!(Predictor::read(bad, 2).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_sample_is_read_from_few_merged_regions_that_hold_it_all() {
+        let cases = [
+            (Shape3 { outer: 65536, middle: 1, inner: 1 }, 1),
+            (Shape3 { outer: 819, middle: 1, inner: 80 }, 1),
+            (Shape3 { outer: 16, middle: 1, inner: 4096 }, 4),
+            (Shape3 { outer: 32, middle: 96, inner: 96 }, 4),
+            (Shape3 { outer: 1, middle: 1, inner: 7 }, 1),
+        ];
+        for (view, count) in cases {
+            let regions = sample_regions(view);
+            assert_eq!(regions.len(), count, "{view:?}");
+            assert_eq!(regions.iter().map(|r| r.len()).sum::<usize>(), sample_shape(view).len(), "{view:?}");
+            assert!(regions.windows(2).all(|w| w[0].end < w[1].start), "{view:?}");
+            assert!(regions.last().unwrap().end <= view.len());
         }
     }
 
