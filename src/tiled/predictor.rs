@@ -217,17 +217,18 @@ fn sample_shape(view: Shape3) -> Shape3 {
 /// code each).
 pub(crate) fn sample_regions(view: Shape3) -> Vec<std::ops::Range<usize>> {
     let sample = sample_shape(view);
-    let mut regions: Vec<std::ops::Range<usize>> = Vec::new();
-    for o in 0..sample.outer {
-        for m in 0..sample.middle {
-            let start = (o * view.middle + m) * view.inner;
-            match regions.last_mut() {
-                Some(last) if last.end == start => last.end = start + sample.inner,
-                _ => regions.push(start..start + sample.inner),
-            }
-        }
+    let plane = view.middle * view.inner;
+    if sample.inner < view.inner {
+        // Part of each row.
+        let rows = (0..sample.outer).flat_map(|o| (0..sample.middle).map(move |m| o * plane + m * view.inner));
+        rows.map(|start| start..start + sample.inner).collect()
+    } else if sample.middle < view.middle {
+        // Whole rows: the first few of each plane.
+        (0..sample.outer).map(|o| o * plane..o * plane + sample.middle * view.inner).collect()
+    } else {
+        // Whole planes.
+        vec![0..sample.outer * plane]
     }
-    regions
 }
 
 /// What the tile's code would spend on `residuals`: the order-0 entropy of their tokens plus
