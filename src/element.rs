@@ -1,5 +1,6 @@
 //! The element types the codec reads and writes.
 
+use lilcom_kernels::difference::{self, Axes, Shape3};
 use lilcom_kernels::{quantize, Kernels};
 
 /// The element type of an array, as stored in a stream.
@@ -32,9 +33,17 @@ pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {
     /// Views a buffer of this type as float32, when it is float32.
     fn as_f32_slice_mut(values: &mut [Self]) -> Option<&mut [f32]>;
 
-    /// Views a buffer of this type as float32, when it is float32.
+    /// [`Element::quantize`], then the differences along `axes` of the codes (a tile of shape
+    /// `view`), with the dispatched kernel that does both; returns the number of exceptions.
     #[doc(hidden)]
-    fn as_f32_slice(values: &[Self]) -> Option<&[f32]>;
+    fn quantize_difference(
+        kernels: Kernels,
+        values: &[Self],
+        inv_tick: Self,
+        codes: &mut [i32],
+        view: Shape3,
+        axes: Axes,
+    ) -> usize;
 
     /// Converts one float32 value into this type, exactly.
     fn from_f32(value: f32) -> Self;
@@ -91,8 +100,15 @@ impl Element for f32 {
         Some(values)
     }
 
-    fn as_f32_slice(values: &[Self]) -> Option<&[f32]> {
-        Some(values)
+    fn quantize_difference(
+        kernels: Kernels,
+        values: &[Self],
+        inv_tick: Self,
+        codes: &mut [i32],
+        view: Shape3,
+        axes: Axes,
+    ) -> usize {
+        difference::quantize_difference_f32(kernels, values, inv_tick, codes, view, axes)
     }
 
     fn from_f32(value: f32) -> Self {
@@ -150,8 +166,15 @@ impl Element for f64 {
         None
     }
 
-    fn as_f32_slice(_: &[Self]) -> Option<&[f32]> {
-        None
+    fn quantize_difference(
+        kernels: Kernels,
+        values: &[Self],
+        inv_tick: Self,
+        codes: &mut [i32],
+        view: Shape3,
+        axes: Axes,
+    ) -> usize {
+        difference::quantize_difference_f64(kernels, values, inv_tick, codes, view, axes)
     }
 
     fn from_f32(value: f32) -> Self {

@@ -46,6 +46,22 @@ fuzz_target!(|data: &[u8]| {
         );
         assert_eq!(p, q);
     }
+    // As one axis (the AVX-512 pass takes it as one row), in f32 and f64.
+    let line = Shape3 { outer: floats.len(), middle: 1, inner: 1 };
+    let wide: Vec<f64> = floats.iter().map(|&x| f64::from(x) * 1.25).collect();
+    for axes in 0..8 {
+        let (mut p, mut q) = (vec![0; line.len()], vec![0; line.len()]);
+        assert_eq!(
+            difference::quantize_difference_f32_scalar(&floats, inv, &mut p, line, Axes(axes)),
+            difference::quantize_difference_f32(kernels, &floats, inv, &mut q, line, Axes(axes))
+        );
+        assert_eq!(p, q);
+        assert_eq!(
+            difference::quantize_difference_f64_scalar(&wide, f64::from(inv), &mut p, line, Axes(axes)),
+            difference::quantize_difference_f64(kernels, &wide, f64::from(inv), &mut q, line, Axes(axes))
+        );
+        assert_eq!(p, q);
+    }
     let (mut x, mut y) = (vec![0.0f32; a.len()], vec![0.0f32; a.len()]);
     quantize::dequantize_f32_scalar(&a, 1.0 / inv, &mut x);
     quantize::dequantize_f32(kernels, &a, 1.0 / inv, &mut y);

@@ -311,10 +311,40 @@ pub fn quantize_difference_f32_scalar(
     exceptions
 }
 
+/// Scalar reference: [`crate::quantize::quantize_f64_scalar`] of `values` into `codes`, then
+/// [`difference_scalar`] of the codes; returns the exception count.
+#[inline(always)]
+pub fn quantize_difference_f64_scalar(
+    values: &[f64],
+    inv_tick: f64,
+    codes: &mut [i32],
+    shape: Shape3,
+    axes: Axes,
+) -> usize {
+    let exceptions = crate::quantize::quantize_f64_scalar(values, inv_tick, codes);
+    difference_scalar(codes, shape, axes);
+    exceptions
+}
+
+/// The shape and axes under which a tile's differences are those along the rows of a tile
+/// with a middle axis of one, which the one-pass kernels take: the tile's own, or, for a 1-d
+/// tile (one element per row) with differences along its one axis, one row of all its elements.
+/// `None` when the differences are not of that kind, or the rows are too short to pay.
+fn as_rows(shape: Shape3, axes: Axes) -> Option<(Shape3, Axes)> {
+    let plane = shape.middle * shape.inner;
+    let (shape, axes) = if plane == 1 && axes.contains(Axes::OUTER) {
+        (Shape3 { outer: 1, middle: 1, inner: shape.outer }, Axes::INNER)
+    } else {
+        (shape, axes)
+    };
+    let differences = axes.contains(Axes::INNER) || axes.contains(Axes::OUTER);
+    (differences && shape.middle == 1 && shape.inner >= 16).then_some((shape, axes))
+}
+
 /// The dispatched [`quantize_difference_f32_scalar`]: the same codes and count. On AVX-512,
-/// tiles of whole rows (a middle axis of one) with differences along a row or across rows take
-/// one pass that quantizes each sixteen values and takes their differences in registers,
-/// instead of two passes over the tile.
+/// tiles of whole rows (a middle axis of one) or of one axis, with differences along a row or
+/// across rows, take one pass that quantizes each sixteen values and takes their differences
+/// in registers, instead of two passes over the tile.
 pub fn quantize_difference_f32(
     kernels: Kernels,
     values: &[f32],
@@ -324,14 +354,32 @@ pub fn quantize_difference_f32(
     axes: Axes,
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
-    {
-        let differences = axes.contains(Axes::INNER) || axes.contains(Axes::OUTER);
-        if kernels.has_vbmi() && differences && shape.middle == 1 && shape.inner >= 16 {
-            // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
-            return unsafe { avx512::quantize_difference_rows(values, inv_tick, codes, shape, axes) };
-        }
+    if let (true, Some((rows, axes))) = (kernels.has_vbmi(), as_rows(shape, axes)) {
+        assert!(values.len() == shape.len() && codes.len() == shape.len());
+        // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
+        return unsafe { avx512::quantize_difference_rows_f32(values, inv_tick, codes, rows, axes) };
     }
     let exceptions = crate::quantize::quantize_f32(kernels, values, inv_tick, codes);
+    difference(kernels, codes, shape, axes);
+    exceptions
+}
+
+/// The dispatched [`quantize_difference_f64_scalar`], as [`quantize_difference_f32`] is.
+pub fn quantize_difference_f64(
+    kernels: Kernels,
+    values: &[f64],
+    inv_tick: f64,
+    codes: &mut [i32],
+    shape: Shape3,
+    axes: Axes,
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let (true, Some((rows, axes))) = (kernels.has_vbmi(), as_rows(shape, axes)) {
+        assert!(values.len() == shape.len() && codes.len() == shape.len());
+        // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
+        return unsafe { avx512::quantize_difference_rows_f64(values, inv_tick, codes, rows, axes) };
+    }
+    let exceptions = crate::quantize::quantize_f64(kernels, values, inv_tick, codes);
     difference(kernels, codes, shape, axes);
     exceptions
 }
@@ -425,22 +473,82 @@ mod avx512 {
         }
     }
 
-    /// [`quantize_difference_f32_scalar`] of a tile whose middle axis has length one, one row
-    /// at a time: each sixteen values quantized (the reference's test and rounding: the
-    /// conversion rounds half to even, as the CPU's default mode does), less the previous
-    /// row's codes (kept in a buffer of one row), less their left neighbours' such differences.
+    /// [`quantize_difference_f32_scalar`] of a tile whose middle axis has length one: see
+    /// [`quantize_difference_rows`].
     ///
     /// # Safety
     /// The CPU must have AVX-512 F.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn quantize_difference_rows(
+    pub(super) unsafe fn quantize_difference_rows_f32(
         values: &[f32],
         inv_tick: f32,
         codes: &mut [i32],
         shape: Shape3,
         axes: Axes,
     ) -> usize {
-        assert!(shape.middle == 1 && values.len() == shape.len() && codes.len() == shape.len());
+        assert_eq!(values.len(), shape.len());
+        let scale = _mm512_set1_ps(inv_tick);
+        let limit = _mm512_set1_ps(crate::quantize::CODE_LIMIT as f32);
+        quantize_difference_rows(codes, shape, axes, |start, valid| {
+            // SAFETY: the mask covers only elements from `start` inside `values`.
+            let x = unsafe { _mm512_maskz_loadu_ps(valid, values.as_ptr().add(start)) };
+            let scaled = _mm512_mul_ps(x, scale);
+            let regular = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(_mm512_abs_ps(scaled), limit);
+            (_mm512_maskz_cvtps_epi32(regular, scaled), regular)
+        })
+    }
+
+    /// [`quantize_difference_f64_scalar`] of a tile whose middle axis has length one: see
+    /// [`quantize_difference_rows`]; each sixteen values converted eight at a time.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn quantize_difference_rows_f64(
+        values: &[f64],
+        inv_tick: f64,
+        codes: &mut [i32],
+        shape: Shape3,
+        axes: Axes,
+    ) -> usize {
+        assert_eq!(values.len(), shape.len());
+        let scale = _mm512_set1_pd(inv_tick);
+        let limit = _mm512_set1_pd(crate::quantize::CODE_LIMIT);
+        let eight = |at: usize, valid: u8| {
+            // SAFETY: the mask covers only elements from `at` inside `values` (none past a tail,
+            // where `at` may lie beyond the end: hence the wrapping address).
+            let x = unsafe { _mm512_maskz_loadu_pd(valid, values.as_ptr().wrapping_add(at)) };
+            let scaled = _mm512_mul_pd(x, scale);
+            let regular = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(scaled), limit);
+            (_mm512_maskz_cvtpd_epi32(regular, scaled), regular)
+        };
+        quantize_difference_rows(codes, shape, axes, |start, valid| {
+            let (low, low_regular) = eight(start, valid as u8);
+            let (high, high_regular) = eight(start + 8, (valid >> 8) as u8);
+            let codes = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(low), high);
+            (codes, u16::from(low_regular) | u16::from(high_regular) << 8)
+        })
+    }
+
+    /// Quantization and differences of a tile whose middle axis has length one, one row at a
+    /// time: `quantize(start, valid)` gives the codes of the sixteen values from element `start`
+    /// of the tile of which `valid` are the row's (the reference's test and rounding: the
+    /// conversions round half to even, as the CPU's default mode does), with the mask of those
+    /// that are regular; less the previous row's codes (kept in a buffer of one row), less their
+    /// left neighbours' such differences. Returns the exception count.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F. (Compiled for it, so that the closures in it are too: as a
+    /// plain generic function its steps had been calls to out-of-line intrinsics, 0.4x.)
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn quantize_difference_rows(
+        codes: &mut [i32],
+        shape: Shape3,
+        axes: Axes,
+        mut quantize: impl FnMut(usize, u16) -> (__m512i, u16),
+    ) -> usize {
+        assert!(shape.middle == 1 && codes.len() == shape.len());
         if shape.is_empty() {
             return 0;
         }
@@ -448,24 +556,20 @@ mod avx512 {
         let (along_rows, across_rows) = (axes.contains(Axes::INNER), axes.contains(Axes::OUTER));
         // The row before's codes (zeros before the first row), padded to whole sixteens.
         let mut previous = if across_rows { vec![0i32; inner.next_multiple_of(16)] } else { Vec::new() };
-        let scale = _mm512_set1_ps(inv_tick);
-        let limit = _mm512_set1_ps(crate::quantize::CODE_LIMIT as f32);
         let whole = inner / 16 * 16;
         let tail_mask = (1u16 << (inner - whole)) - 1;
         // Exceptions counted per lane, in at most 2^31 per lane (a tile has fewer elements).
         let mut exceptions = _mm512_setzero_si512();
         let one = _mm512_set1_epi32(1);
-        for (row_values, row_codes) in values.chunks_exact(inner).zip(codes.chunks_exact_mut(inner)) {
+        for (row, row_codes) in codes.chunks_exact_mut(inner).enumerate() {
             // The sixteen before's differences across rows; zeros at a row's start, whose first
             // element has no left neighbour.
             let mut left = _mm512_setzero_si512();
-            // The residuals of the sixteen values `x` from `start`, of which `valid` are the
-            // row's own.
-            let mut step = |x: __m512, start: usize, valid: u16| {
-                let scaled = _mm512_mul_ps(x, scale);
-                let regular = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(_mm512_abs_ps(scaled), limit);
+            // The residuals of the sixteen values from `start` in the row, of which `valid` are
+            // the row's own.
+            let mut step = |start: usize, valid: u16| {
+                let (mut d, regular) = quantize(row * inner + start, valid);
                 exceptions = _mm512_mask_add_epi32(exceptions, valid & !regular, exceptions, one);
-                let mut d = _mm512_maskz_cvtps_epi32(regular, scaled);
                 if across_rows {
                     let above = &mut previous[start..start + 16];
                     // SAFETY: sixteen i32 of `previous`, whose length is a multiple of sixteen.
@@ -483,18 +587,14 @@ mod avx512 {
                 d
             };
             for start in (0..whole).step_by(16) {
-                // SAFETY: sixteen f32 and sixteen i32 from `start`, inside the row.
-                unsafe {
-                    let d = step(_mm512_loadu_ps(row_values[start..start + 16].as_ptr()), start, u16::MAX);
-                    _mm512_storeu_si512(row_codes[start..start + 16].as_mut_ptr().cast(), d);
-                }
+                let d = step(start, u16::MAX);
+                // SAFETY: sixteen i32 from `start`, inside the row.
+                unsafe { _mm512_storeu_si512(row_codes[start..start + 16].as_mut_ptr().cast(), d) };
             }
             if tail_mask != 0 {
+                let d = step(whole, tail_mask);
                 // SAFETY: the mask covers the `inner - whole` elements from `whole` and no more.
-                unsafe {
-                    let d = step(_mm512_maskz_loadu_ps(tail_mask, row_values[whole..].as_ptr()), whole, tail_mask);
-                    _mm512_mask_storeu_epi32(row_codes[whole..].as_mut_ptr(), tail_mask, d);
-                }
+                unsafe { _mm512_mask_storeu_epi32(row_codes[whole..].as_mut_ptr(), tail_mask, d) };
             }
         }
         _mm512_reduce_add_epi32(exceptions) as u32 as usize
@@ -682,6 +782,9 @@ mod tests {
             Shape3 { outer: 6, middle: 1, inner: 5 },
             Shape3 { outer: 2, middle: 3, inner: 40 },
             Shape3 { outer: 0, middle: 1, inner: 80 },
+            // One axis: one row of all the elements.
+            Shape3 { outer: 133, middle: 1, inner: 1 },
+            Shape3 { outer: 9, middle: 1, inner: 1 },
         ] {
             let values: Vec<f32> = (0..shape.len())
                 .map(|i| if i % 7 == 3 { awkward[i / 7 % awkward.len()] } else { (i as f32 * 0.731).sin() * 900.0 })
@@ -696,6 +799,16 @@ mod tests {
                     let two_pass_exceptions = crate::quantize::quantize_f32_scalar(&values, inv_tick, &mut two_passes);
                     difference_scalar(&mut two_passes, shape, axes);
                     assert_eq!((expected_exceptions, &expected), (two_pass_exceptions, &two_passes));
+                    // The same values as f64 (exact), with their own reference.
+                    let wide: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
+                    let mut expected_wide = vec![0; shape.len()];
+                    let expected_wide_exceptions =
+                        quantize_difference_f64_scalar(&wide, f64::from(inv_tick), &mut expected_wide, shape, axes);
+                    let mut two_passes = vec![0; shape.len()];
+                    let two_pass_exceptions =
+                        crate::quantize::quantize_f64_scalar(&wide, f64::from(inv_tick), &mut two_passes);
+                    difference_scalar(&mut two_passes, shape, axes);
+                    assert_eq!((expected_wide_exceptions, &expected_wide), (two_pass_exceptions, &two_passes));
                     for kernels in [Kernels::detect(), Kernels::detect().without_vbmi(), Kernels::scalar()] {
                         let mut got = vec![7; shape.len()];
                         let exceptions = quantize_difference_f32(kernels, &values, inv_tick, &mut got, shape, axes);
@@ -703,6 +816,15 @@ mod tests {
                             (exceptions, &got),
                             (expected_exceptions, &expected),
                             "{shape:?} {axes:?} {inv_tick} {}",
+                            kernels.instruction_set()
+                        );
+                        let mut got = vec![7; shape.len()];
+                        let exceptions =
+                            quantize_difference_f64(kernels, &wide, f64::from(inv_tick), &mut got, shape, axes);
+                        assert_eq!(
+                            (exceptions, &got),
+                            (expected_wide_exceptions, &expected_wide),
+                            "f64 {shape:?} {axes:?} {inv_tick} {}",
                             kernels.instruction_set()
                         );
                     }

@@ -227,7 +227,7 @@ pub(crate) fn sample_regions(view: Shape3) -> Vec<std::ops::Range<usize>> {
         (0..sample.outer).map(|o| o * plane..o * plane + sample.middle * view.inner).collect()
     } else {
         // Whole planes.
-        vec![0..sample.outer * plane]
+        std::iter::once(0..sample.outer * plane).collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! One tile: quantize, predict, split into tokens and raw bits, Huffman-code the tokens into
 //! four interleaved lanes; and the inverse.
 
-use lilcom_kernels::difference::{self, Shape3};
+use lilcom_kernels::difference::Shape3;
 use lilcom_kernels::tokens::{self, Alphabet, TOKEN_COUNT};
 use lilcom_kernels::{multi_decode, raw_segments, token_decode, token_lanes, Kernels};
 
@@ -78,10 +78,8 @@ pub(crate) fn encode_tile_as<T: Element>(
         T::quantize(kernels, &values[region.clone()], inv_tick, &mut codes[region]);
     }
     let predictor = predictor::choose(kernels, codes, view);
-    let exception_count = match (predictor, T::as_f32_slice(values)) {
-        (Predictor::Differences(axes), Some(values)) => {
-            difference::quantize_difference_f32(kernels, values, inv_tick.to_f32(), codes, view, axes)
-        }
+    let exception_count = match predictor {
+        Predictor::Differences(axes) => T::quantize_difference(kernels, values, inv_tick, codes, view, axes),
         _ => {
             let exceptions = T::quantize(kernels, values, inv_tick, codes);
             predictor.apply(kernels, codes, view);
