@@ -33,6 +33,9 @@ const TOKEN_PARTS: [u64; TOKEN_COUNT] = {
 const PAIRED_UP_TO: u32 = 28;
 /// The same for four elements per store.
 const QUADS_UP_TO: u32 = 14;
+/// The same for eight elements per store (AVX-512's writer only).
+#[cfg(target_arch = "x86_64")]
+const OCTETS_UP_TO: u32 = 7;
 
 /// Elements written or read between checks of the room left.
 const BLOCK: usize = 64;
@@ -466,7 +469,11 @@ pub(crate) mod vbmi {
             }
             let fast = positions.iter().all(|&p| p / 8 + PACK_SLACK <= buffer.len());
             let block = |l: usize| ranges[l].start + first..ranges[l].start + first + BLOCK;
-            if fast && widest <= QUADS_UP_TO {
+            if fast && widest <= OCTETS_UP_TO {
+                // SAFETY: the CPU has AVX-512 F (this function's contract).
+                let (octets, octet_lens) = unsafe { pairs_of_groups(&bits, &lens) };
+                put_groups::<true, { BLOCK / 8 }>(&octets, &octet_lens, buffer, &mut positions, &mut pending);
+            } else if fast && widest <= QUADS_UP_TO {
                 put_groups::<true, { BLOCK / 4 }>(&bits, &lens, buffer, &mut positions, &mut pending);
             } else {
                 // Rare (a wide residual, or the end of a small buffer): from the split's output.
@@ -491,6 +498,45 @@ pub(crate) mod vbmi {
             }
         }
         Split { raw_bits: lanes_written(buffer, positions, starts), present }
+    }
+
+    /// Merges each segment's groups of four pairwise: group `q` of the result holds groups `2q`
+    /// and `2q + 1` back to back, so that a block of elements of at most [`OCTETS_UP_TO`] raw
+    /// bits (at most 56 per pair) takes half the stores.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pairs_of_groups(
+        bits: &[[u64; BLOCK / 4]; LANES],
+        lens: &[[u32; BLOCK / 4]; LANES],
+    ) -> ([[u64; BLOCK / 8]; LANES], [[u32; BLOCK / 8]; LANES]) {
+        let mut octets = [[0u64; BLOCK / 8]; LANES];
+        let mut octet_lens = [[0u32; BLOCK / 8]; LANES];
+        let even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+        let odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+        let even_lens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+        let odd_lens = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+        for l in 0..LANES {
+            // SAFETY: sixteen u64 and sixteen u32, the whole of `bits[l]` and `lens[l]`; eight of
+            // each, the whole of `octets[l]` and `octet_lens[l]`.
+            unsafe {
+                let low = _mm512_loadu_si512(bits[l].as_ptr().cast());
+                let high = _mm512_loadu_si512(bits[l][8..].as_ptr().cast());
+                let counts = _mm512_loadu_si512(lens[l].as_ptr().cast());
+                let first_len =
+                    _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_permutexvar_epi32(even_lens, counts)));
+                let second_len =
+                    _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_permutexvar_epi32(odd_lens, counts)));
+                let first = _mm512_permutex2var_epi64(low, even, high);
+                let second = _mm512_permutex2var_epi64(low, odd, high);
+                let merged = _mm512_or_si512(first, _mm512_sllv_epi64(second, first_len));
+                _mm512_storeu_si512(octets[l].as_mut_ptr().cast(), merged);
+                let total = _mm512_cvtepi64_epi32(_mm512_add_epi64(first_len, second_len));
+                _mm256_storeu_si256(octet_lens[l].as_mut_ptr().cast(), total);
+            }
+        }
+        (octets, octet_lens)
     }
 
     /// Combines a block of one segment's elements (of at most 14 raw bits, which the caller
@@ -841,10 +887,12 @@ mod tests {
 
     #[test]
     fn split_and_written_in_one_pass_gives_the_tokens_and_segments_of_the_two_passes() {
-        // Widest 14 and below: blocks combined from the registers; wider: blocks that fall back
-        // to the split's output in memory, alone or mixed with combined ones; and rooms from
-        // ample (every block checked once) to the least a segment needs (the checked stores).
-        for widest in [4, 9, 14, 15, 20, 32] {
+        // Widest 14 and below: blocks combined from the registers (up to 9, 10 and 11: blocks
+        // of at most 7 raw bits, eight to a store on AVX-512, alone or mixed with wider ones);
+        // wider: blocks that fall back to the split's output in memory, alone or mixed with
+        // combined ones; and rooms from ample (every block checked once) to the least a
+        // segment needs (the checked stores).
+        for widest in [4, 9, 10, 11, 14, 15, 20, 32] {
             for n in [0, 1, 5, 63, 64, 65, 255, 256, 257, 1000, 4103] {
                 let values = residuals(n, widest);
                 for spare in [0, PACK_SLACK] {
