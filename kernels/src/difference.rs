@@ -296,36 +296,6 @@ pub fn integrate_dequantize_f32(kernels: Kernels, codes: &mut [i32], shape: Shap
     crate::quantize::dequantize_f32_in_place(kernels, bytemuck::cast_slice_mut(codes), tick);
 }
 
-/// Scalar reference: [`crate::quantize::quantize_f32_scalar`] of `values` into `codes`, then
-/// [`difference_scalar`] of the codes; returns the exception count.
-#[inline(always)]
-pub fn quantize_difference_f32_scalar(
-    values: &[f32],
-    inv_tick: f32,
-    codes: &mut [i32],
-    shape: Shape3,
-    axes: Axes,
-) -> usize {
-    let exceptions = crate::quantize::quantize_f32_scalar(values, inv_tick, codes);
-    difference_scalar(codes, shape, axes);
-    exceptions
-}
-
-/// Scalar reference: [`crate::quantize::quantize_f64_scalar`] of `values` into `codes`, then
-/// [`difference_scalar`] of the codes; returns the exception count.
-#[inline(always)]
-pub fn quantize_difference_f64_scalar(
-    values: &[f64],
-    inv_tick: f64,
-    codes: &mut [i32],
-    shape: Shape3,
-    axes: Axes,
-) -> usize {
-    let exceptions = crate::quantize::quantize_f64_scalar(values, inv_tick, codes);
-    difference_scalar(codes, shape, axes);
-    exceptions
-}
-
 /// The shape and axes under which a tile's differences are those along the rows of a tile
 /// with a middle axis of one, which the one-pass kernels take: the tile's own, or, for a 1-d
 /// tile (one element per row) with differences along its one axis, one row of all its elements.
@@ -341,48 +311,59 @@ fn as_rows(shape: Shape3, axes: Axes) -> Option<(Shape3, Axes)> {
     (differences && shape.middle == 1 && shape.inner >= 16).then_some((shape, axes))
 }
 
-/// The dispatched [`quantize_difference_f32_scalar`]: the same codes and count. On AVX-512,
-/// tiles of whole rows (a middle axis of one) or of one axis, with differences along a row or
-/// across rows, take one pass that quantizes each sixteen values and takes their differences
-/// in registers, instead of two passes over the tile.
-pub fn quantize_difference_f32(
-    kernels: Kernels,
-    values: &[f32],
-    inv_tick: f32,
-    codes: &mut [i32],
-    shape: Shape3,
-    axes: Axes,
-) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if let (true, Some((rows, axes))) = (kernels.has_vbmi(), as_rows(shape, axes)) {
-        assert!(values.len() == shape.len() && codes.len() == shape.len());
-        // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
-        return unsafe { avx512::quantize_difference_rows_f32(values, inv_tick, codes, rows, axes) };
-    }
-    let exceptions = crate::quantize::quantize_f32(kernels, values, inv_tick, codes);
-    difference(kernels, codes, shape, axes);
-    exceptions
+macro_rules! quantize_difference_kernels {
+    ($float:ty, $quantize_scalar:ident, $quantize:ident, $scalar_fn:ident, $fn:ident, $rows:ident) => {
+        /// Scalar reference: quantization of `values` into `codes`
+        #[doc = concat!("([`crate::quantize::", stringify!($quantize_scalar), "`]),")]
+        /// then [`difference_scalar`] of the codes; returns the exception count.
+        #[inline(always)]
+        pub fn $scalar_fn(values: &[$float], inv_tick: $float, codes: &mut [i32], shape: Shape3, axes: Axes) -> usize {
+            let exceptions = crate::quantize::$quantize_scalar(values, inv_tick, codes);
+            difference_scalar(codes, shape, axes);
+            exceptions
+        }
+
+        /// The dispatched scalar reference: the same codes and count. On AVX-512, tiles of whole
+        /// rows (a middle axis of one) or of one axis, with differences along a row or across
+        /// rows, take one pass that quantizes each sixteen values and takes their differences in
+        /// registers, instead of two passes over the tile.
+        pub fn $fn(
+            kernels: Kernels,
+            values: &[$float],
+            inv_tick: $float,
+            codes: &mut [i32],
+            shape: Shape3,
+            axes: Axes,
+        ) -> usize {
+            #[cfg(target_arch = "x86_64")]
+            if let (true, Some((rows, axes))) = (kernels.has_vbmi(), as_rows(shape, axes)) {
+                assert!(values.len() == shape.len() && codes.len() == shape.len());
+                // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
+                return unsafe { avx512::$rows(values, inv_tick, codes, rows, axes) };
+            }
+            let exceptions = crate::quantize::$quantize(kernels, values, inv_tick, codes);
+            difference(kernels, codes, shape, axes);
+            exceptions
+        }
+    };
 }
 
-/// The dispatched [`quantize_difference_f64_scalar`], as [`quantize_difference_f32`] is.
-pub fn quantize_difference_f64(
-    kernels: Kernels,
-    values: &[f64],
-    inv_tick: f64,
-    codes: &mut [i32],
-    shape: Shape3,
-    axes: Axes,
-) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if let (true, Some((rows, axes))) = (kernels.has_vbmi(), as_rows(shape, axes)) {
-        assert!(values.len() == shape.len() && codes.len() == shape.len());
-        // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
-        return unsafe { avx512::quantize_difference_rows_f64(values, inv_tick, codes, rows, axes) };
-    }
-    let exceptions = crate::quantize::quantize_f64(kernels, values, inv_tick, codes);
-    difference(kernels, codes, shape, axes);
-    exceptions
-}
+quantize_difference_kernels!(
+    f32,
+    quantize_f32_scalar,
+    quantize_f32,
+    quantize_difference_f32_scalar,
+    quantize_difference_f32,
+    quantize_difference_rows_f32
+);
+quantize_difference_kernels!(
+    f64,
+    quantize_f64_scalar,
+    quantize_f64,
+    quantize_difference_f64_scalar,
+    quantize_difference_f64,
+    quantize_difference_rows_f64
+);
 
 /// The running sums on AVX-512, where the other AVX-512 kernels run.
 #[cfg(target_arch = "x86_64")]
