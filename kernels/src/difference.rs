@@ -203,7 +203,7 @@ fn scaled(coeff: i32, v: i32) -> i32 {
 }
 
 /// Scalar reference: replaces each code by its difference from `coeff/256` times the previous
-/// code along `axis` (rounded as in [`scaled`]), in place; codes first along the axis stay.
+/// code along `axis` (rounded as `scaled` rounds: `(coeff * v + 128) >> 8`), in place; codes first along the axis stay.
 #[inline(always)]
 pub fn scaled_difference_scalar(codes: &mut [i32], shape: Shape3, axis: Axis, coeff: i32) {
     assert_eq!(codes.len(), shape.len());
