@@ -45,6 +45,23 @@ fn lorenzo_round_trip_64k(kernels: Kernels, mut codes: Vec<i32>) -> Vec<i32> {
 }
 
 #[library_benchmark]
+#[bench::dispatched(Kernels::detect(), common::tile_values())]
+#[bench::scalar(Kernels::scalar(), common::tile_values())]
+fn quantize_difference_lorenzo_64k(kernels: Kernels, values: Vec<f32>) -> Vec<i32> {
+    let mut codes = vec![0i32; values.len()];
+    difference::quantize_difference_f32(kernels, black_box(&values), 256.0, &mut codes, SHAPE, Axes::ALL);
+    codes
+}
+
+#[library_benchmark]
+#[bench::dispatched(Kernels::detect(), codes())]
+#[bench::scalar(Kernels::scalar(), codes())]
+fn integrate_dequantize_lorenzo_64k(kernels: Kernels, mut codes: Vec<i32>) -> Vec<i32> {
+    difference::integrate_dequantize_f32(kernels, black_box(&mut codes), SHAPE, Axes::ALL, 1.0 / 256.0);
+    codes
+}
+
+#[library_benchmark]
 #[bench::dispatched(Kernels::detect(), codes())]
 #[bench::scalar(Kernels::scalar(), codes())]
 fn split_64k(kernels: Kernels, mut codes: Vec<i32>) -> u64 {
@@ -126,7 +143,8 @@ fn decompress_fbank_chunk(bytes: Vec<u8>) -> usize {
 
 library_benchmark_group!(
     name = kernel_group;
-    benchmarks = quantize_64k, lorenzo_round_trip_64k, split_64k, lane_decode_64k, lane_decode_multi_64k,
+    benchmarks = quantize_64k, lorenzo_round_trip_64k, quantize_difference_lorenzo_64k,
+        integrate_dequantize_lorenzo_64k, split_64k, lane_decode_64k, lane_decode_multi_64k,
         token_lanes_decode_64k, raw_unpack_64k
 );
 library_benchmark_group!(name = end_to_end_group; benchmarks = tiled_compress, decompress_fbank_chunk);

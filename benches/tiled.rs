@@ -39,6 +39,15 @@ fn kernels(c: &mut Criterion) {
                 difference::integrate(k, &mut out, shape, Axes::ALL)
             })
         });
+        group.bench_function(format!("quantize_difference_lorenzo_f32/{name}"), |b| {
+            b.iter(|| difference::quantize_difference_f32(k, black_box(&values), 256.0, &mut out, shape, Axes::ALL))
+        });
+        group.bench_function(format!("integrate_dequantize_lorenzo_f32/{name}"), |b| {
+            b.iter(|| {
+                out.copy_from_slice(&codes);
+                difference::integrate_dequantize_f32(k, &mut out, shape, Axes::ALL, 1.0 / 256.0)
+            })
+        });
         let mut toks = vec![0u8; values.len()];
         group.bench_function(format!("split/{name}"), |b| {
             b.iter(|| {
