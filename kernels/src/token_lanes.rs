@@ -50,6 +50,12 @@ pub const MAX_PER_LOOKUP: usize = 3;
 /// are sized by this, so that any table decodes without panicking.
 const MOST_PER_ENTRY: usize = 4;
 
+/// A table of `N` copies of `value`, made on the heap: `Box::new([value; N])` built it on the
+/// stack and copied it over, which was a tenth of building a tile's token tables.
+pub fn filled_box<T: Copy, const N: usize>(value: T) -> Box<[T; N]> {
+    vec![value; N].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!("the vector holds N values"))
+}
+
 /// The one-token entry of `token` with a code of `code_len` bits (1..=12).
 pub fn single_entry(token: u8, code_len: u32) -> u16 {
     debug_assert!((1..=TABLE_BITS).contains(&code_len) && usize::from(token) < TOKEN_COUNT);
@@ -65,7 +71,7 @@ pub fn single_entry(token: u8, code_len: u32) -> u16 {
 /// decoder reports.
 pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
     const WINDOWS: usize = 1 << TABLE_BITS;
-    let mut multi = Box::new([NO_TOKENS; WINDOWS]);
+    let mut multi = filled_box(NO_TOKENS);
     // What follows a first code depends only on the bits after it, not on which code it was: so
     // the tokens after a code of `len` bits are found once per length, for each pattern of the
     // `TABLE_BITS - len` bits left, and every code of that length shares them. Both tables are
