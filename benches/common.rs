@@ -50,8 +50,9 @@ pub fn lanes(smooth: bool) -> (Box<lilcom_kernels::token_decode::DecodeEntries>,
 pub fn flat_token_code(
 ) -> ([u32; 64], Box<lilcom_kernels::token_lanes::SingleEntries>, Box<lilcom_kernels::token_lanes::MultiEntries>) {
     use lilcom_kernels::token_lanes::{multi_entries, single_entry, writer_code};
+    use lilcom_kernels::Kernels;
     let codes: [u32; 64] = std::array::from_fn(|t| writer_code((t as u32).reverse_bits() >> 26, 6));
     let single = Box::new(std::array::from_fn(|i| single_entry(((i as u32 & 63).reverse_bits() >> 26) as u8, 6)));
-    let multi = multi_entries(&codes, &single);
+    let multi = multi_entries(Kernels::detect(), &codes, &single);
     (codes, single, multi)
 }

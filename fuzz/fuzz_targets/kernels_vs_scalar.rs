@@ -124,7 +124,8 @@ fuzz_target!(|data: &[u8]| {
         std::array::from_fn(|t| token_lanes::writer_code((t as u32).reverse_bits() >> 26, 6));
     let single: Box<token_lanes::SingleEntries> =
         Box::new(std::array::from_fn(|i| token_lanes::single_entry(((i as u32 & 63).reverse_bits() >> 26) as u8, 6)));
-    let multi = token_lanes::multi_entries(&flat, &single);
+    let multi = token_lanes::multi_entries(kernels, &flat, &single);
+    assert_eq!(multi, token_lanes::multi_entries_scalar(&flat, &single));
     let room = s1.len().div_ceil(4) * 6 / 8 + 9;
     let starts = [0, room, 2 * room, 3 * room];
     let (mut w1, mut w2) = (vec![0u8; 4 * room], vec![0u8; 4 * room]);

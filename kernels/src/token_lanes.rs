@@ -34,7 +34,7 @@ pub fn writer_code(code: u32, code_len: u32) -> u32 {
 /// [`NO_TOKEN`].
 pub type SingleEntries = [u16; 1 << TABLE_BITS];
 
-/// A several-token table (see [`multi_entries`]).
+/// A several-token table (see [`multi_entries_scalar`]).
 pub type MultiEntries = [u32; 1 << TABLE_BITS];
 
 /// The one-token entry of bits that begin no code: it moves no lane, and the decoder reports it.
@@ -69,9 +69,32 @@ pub fn single_entry(token: u8, code_len: u32) -> u16 {
 /// their codes' total length in bits 0..6 (six bits, so that a shift by the entry takes it). Bits
 /// that begin no code give an entry that moves no lane (bit 31 set, token 0) and that the
 /// decoder reports.
-pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
-    const WINDOWS: usize = 1 << TABLE_BITS;
+pub fn multi_entries_scalar(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
     let mut multi = filled_box(NO_TOKENS);
+    fill_from_length(codes, single, 1, &mut multi);
+    multi
+}
+
+/// The dispatched [`multi_entries_scalar`]: the same table. On AVX-512 the codes of up to four
+/// bits, which cover most windows of a skewed code, fill the table sixteen windows at a time.
+pub fn multi_entries(kernels: Kernels, codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<MultiEntries> {
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() && codes.iter().all(|&c| (c & 0xffff) >> ((c >> 16) & 15) == 0) {
+        let mut multi = filled_box(NO_TOKENS);
+        // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
+        unsafe { vbmi::fill_short_codes(codes, single, &mut multi) };
+        fill_from_length(codes, single, vbmi::SHORT_CODES_UP_TO + 1, &mut multi);
+        return multi;
+    }
+    let _ = kernels;
+    multi_entries_scalar(codes, single)
+}
+
+/// The entries of `multi` whose first code is `shortest` bits long or longer, as
+/// [`multi_entries_scalar`] gives them; the others are left as they are.
+#[inline(always)]
+fn fill_from_length(codes: &[u32; TOKEN_COUNT], single: &SingleEntries, shortest: u32, multi: &mut MultiEntries) {
+    const WINDOWS: usize = 1 << TABLE_BITS;
     // What follows a first code depends only on the bits after it, not on which code it was: so
     // the tokens after a code of `len` bits are found once per length, for each pattern of the
     // `TABLE_BITS - len` bits left, and every code of that length shares them. Both tables are
@@ -79,7 +102,7 @@ pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<
     // waits on a lookup made for it. (Filling the windows in order instead, from `single`, ran
     // slower; so did two dependent lookups per pattern.)
     let mut after = [0u32; WINDOWS / 2];
-    for len in 1..=TABLE_BITS {
+    for len in shortest..=TABLE_BITS {
         let mut firsts = codes.iter().enumerate().filter(|&(_, &c)| (c >> 16) & 15 == len).peekable();
         if firsts.peek().is_none() {
             continue;
@@ -95,7 +118,6 @@ pub fn multi_entries(codes: &[u32; TOKEN_COUNT], single: &SingleEntries) -> Box<
             }
         }
     }
-    multi
 }
 
 /// Fills `after` (of `1 << room` entries) with the second and third tokens of several-token
@@ -300,6 +322,69 @@ mod vbmi {
     use super::*;
     use crate::raw_segments::vbmi::combine_groups;
     use std::arch::x86_64::*;
+
+    /// Codes of up to this many bits take [`fill_short_codes`]: sixteen windows hold whole
+    /// periods of them.
+    pub(super) const SHORT_CODES_UP_TO: u32 = 4;
+
+    /// The entries of `multi` whose first code is at most [`SHORT_CODES_UP_TO`] bits long, as
+    /// [`multi_entries_scalar`] gives them, sixteen windows per store; every other entry is set
+    /// to [`NO_TOKENS`] (the longer codes' are filled after). Window `w`'s first code of `len`
+    /// bits is its low `len` bits, and what follows it the entry for `w >> len` of that
+    /// length's table of what follows; in sixteen windows those are sixteen `>> len` of them,
+    /// spread by one permute.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn fill_short_codes(
+        codes: &[u32; TOKEN_COUNT],
+        single: &SingleEntries,
+        multi: &mut MultiEntries,
+    ) {
+        const WINDOWS: usize = 1 << TABLE_BITS;
+        // Per short length with codes: what follows (padded by sixteen, which the last
+        // windows' loads reach), each of the sixteen windows' first entry, and which of the
+        // sixteen begin with a code of this length.
+        let mut lengths: Vec<(u32, Vec<u32>, [u32; 16], u16)> = Vec::new();
+        for len in 1..=SHORT_CODES_UP_TO {
+            let (mut firsts, mut mask) = ([0u32; 16], 0u16);
+            for (token, &c) in codes.iter().enumerate() {
+                if (c >> 16) & 15 == len {
+                    let code = (c & 0xffff) as usize & ((1 << len) - 1);
+                    for j in (code..16).step_by(1 << len) {
+                        firsts[j] = (token as u32) << 8 | len;
+                        mask |= 1 << j;
+                    }
+                }
+            }
+            if mask != 0 {
+                let room = TABLE_BITS - len;
+                let mut after = vec![0u32; (1 << room) + 16];
+                following(codes, single, room, &mut after[..1 << room]);
+                lengths.push((len, after, firsts, mask));
+            }
+        }
+        let none = _mm512_set1_epi32(NO_TOKENS as i32);
+        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        for start in (0..WINDOWS).step_by(16) {
+            let mut entries = none;
+            for (len, after, firsts, mask) in &lengths {
+                let rest = start >> len;
+                // SAFETY: sixteen of `after`'s entries from `rest`, below its unpadded length
+                // (`rest < 2^(12 - len)`), inside it with the padding; sixteen of `firsts`.
+                let (following, first) = unsafe {
+                    (_mm512_loadu_si512(after[rest..].as_ptr().cast()), _mm512_loadu_si512(firsts.as_ptr().cast()))
+                };
+                let spread =
+                    _mm512_permutexvar_epi32(_mm512_srlv_epi32(iota, _mm512_set1_epi32(*len as i32)), following);
+                entries = _mm512_mask_blend_epi32(*mask, entries, _mm512_add_epi32(first, spread));
+            }
+            // SAFETY: sixteen entries from `start`, a multiple of sixteen below the table's
+            // length.
+            unsafe { _mm512_storeu_si512(multi[start..start + 16].as_mut_ptr().cast(), entries) };
+        }
+    }
 
     /// [`encode_scalar`], on AVX-512.
     ///
@@ -571,7 +656,7 @@ mod tests {
     #[test]
     fn entries_hold_the_tokens_whose_codes_fit_the_window() {
         let (codes, single) = code_of(&codes()[1]);
-        let multi = multi_entries(&codes, &single);
+        let multi = multi_entries_scalar(&codes, &single);
         for (i, &entry) in multi.iter().enumerate() {
             // Decode greedily from the one-token table.
             let (mut used, mut tokens) = (0, Vec::new());
@@ -596,7 +681,8 @@ mod tests {
     fn lanes_decode_back_on_both_paths_for_every_code_and_ragged_lengths() {
         for lengths in codes() {
             let (codes, single) = code_of(&lengths);
-            let multi = multi_entries(&codes, &single);
+            let multi = multi_entries(Kernels::detect(), &codes, &single);
+            assert_eq!(multi, multi_entries_scalar(&codes, &single));
             let used: Vec<u8> = (0..TOKEN_COUNT as u8).filter(|&t| lengths[usize::from(t)] > 0).collect();
             for n in [0, 1, 3, 4, 5, 17, 100, 397, 1000, 4099] {
                 let tokens: Vec<u8> = (0..n).map(|i| used[(i * 7 + i / 3) % used.len()]).collect();
@@ -660,7 +746,8 @@ mod tests {
     #[test]
     fn bits_that_begin_no_code_are_reported_and_any_bytes_decode_without_panicking() {
         let (codes, single) = code_of(&codes()[2]);
-        let multi = multi_entries(&codes, &single);
+        let multi = multi_entries(Kernels::detect(), &codes, &single);
+        assert_eq!(multi, multi_entries_scalar(&codes, &single));
         // Token 5's code is a single 0 bit: a one bit begins no code.
         for n in [1, 9, 500] {
             for kernels in [Kernels::detect(), Kernels::scalar()] {
@@ -684,8 +771,12 @@ mod tests {
         // and a one-token table that does not match them must not panic either.
         for _ in 0..20 {
             let codes: [u32; TOKEN_COUNT] = std::array::from_fn(|_| next() & 0xf_ffff);
-            let built = multi_entries(&codes, &single);
+            let built = multi_entries(Kernels::detect(), &codes, &single);
             assert!(built.iter().all(|&e| e & 63 <= TABLE_BITS || e == NO_TOKENS));
+            assert_eq!(built, multi_entries_scalar(&codes, &single));
+            // The same codes with no bits past their lengths (the AVX-512 path takes those).
+            let fitted = codes.map(|c| c & (0xf_0000 | ((1 << ((c >> 16) & 15)) - 1)));
+            assert_eq!(multi_entries(Kernels::detect(), &fitted, &single), multi_entries_scalar(&fitted, &single));
         }
         // Every entry claims four tokens, the count field's most, which no built table does.
         let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next() | 0xc0));

@@ -196,13 +196,13 @@ pub(crate) struct TokenTables {
 }
 
 impl TokenTables {
-    pub(crate) fn new(lengths: &[u8; TOKEN_COUNT]) -> Result<Self> {
+    pub(crate) fn new(kernels: lilcom_kernels::Kernels, lengths: &[u8; TOKEN_COUNT]) -> Result<Self> {
         use lilcom_kernels::token_lanes::{filled_box, multi_entries, single_entry, writer_code, NO_TOKEN};
         let codes = canonical_codes(lengths)?;
         let mut single: Box<lilcom_kernels::token_lanes::SingleEntries> = filled_box(NO_TOKEN);
         fill_by_doubling(&mut single[..], &codes, single_entry);
         let codes = codes.map(|(code, len)| writer_code(code, u32::from(len)));
-        let multi = multi_entries(&codes, &single);
+        let multi = multi_entries(kernels, &codes, &single);
         Ok(TokenTables { single, multi })
     }
 

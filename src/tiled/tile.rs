@@ -308,7 +308,7 @@ pub(crate) fn decode_tile<T: Element>(
     }
     if minor >= SPLIT_MINOR {
         // The raw segments fill the rest of the tile.
-        let tables = TokenTables::new(&lengths)?;
+        let tables = TokenTables::new(kernels, &lengths)?;
         let raw = &body[r.pos..];
         T::dequantize_from(kernels, T::pow2(tick_power), out, |codes, f32_tick| {
             read_split_residuals(kernels, &tables, body, lanes, raw, codes)?;
