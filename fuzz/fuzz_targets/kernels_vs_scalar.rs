@@ -61,6 +61,9 @@ fuzz_target!(|data: &[u8]| {
             difference::quantize_difference_f64(kernels, &wide, f64::from(inv), &mut q, line, Axes(axes))
         );
         assert_eq!(p, q);
+        difference::integrate_dequantize_f32_scalar(&mut p, line, Axes(axes), 1.0 / inv);
+        difference::integrate_dequantize_f32(kernels, &mut q, line, Axes(axes), 1.0 / inv);
+        assert_eq!(p, q);
     }
     let (mut x, mut y) = (vec![0.0f32; a.len()], vec![0.0f32; a.len()]);
     quantize::dequantize_f32_scalar(&a, 1.0 / inv, &mut x);

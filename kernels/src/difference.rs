@@ -282,15 +282,16 @@ pub fn integrate_dequantize_f32_scalar(codes: &mut [i32], shape: Shape3, axes: A
 }
 
 /// The dispatched [`integrate_dequantize_f32_scalar`]: the same bits. On AVX-512, tiles of
-/// whole rows (a middle axis of one) with differences along a row or across rows take one pass
-/// that sums, adds the row before and dequantizes each sixteen codes while they are in
-/// registers, instead of three passes over the tile.
+/// whole rows (a middle axis of one) or of one axis, with differences along a row or across
+/// rows ([`as_rows`]), take one pass that sums, adds the row before and dequantizes each
+/// sixteen codes while they are in registers, instead of three passes over the tile. Panics if
+/// `codes` does not hold `shape.len()` codes.
 pub fn integrate_dequantize_f32(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes, tick: f32) {
     #[cfg(target_arch = "x86_64")]
-    let sums = axes.contains(Axes::INNER) || axes.contains(Axes::OUTER);
-    if kernels.has_vbmi() && sums && shape.middle == 1 && shape.inner >= 16 {
+    if let (true, Some((rows, axes))) = (kernels.has_vbmi(), as_rows(shape, axes)) {
+        assert_eq!(codes.len(), shape.len());
         // SAFETY: the CPU has AVX-512 F (`has_vbmi`).
-        return unsafe { avx512::integrate_dequantize_rows(codes, shape, axes, tick) };
+        return unsafe { avx512::integrate_dequantize_rows(codes, rows, axes, tick) };
     }
     integrate(kernels, codes, shape, axes);
     crate::quantize::dequantize_f32_in_place(kernels, bytemuck::cast_slice_mut(codes), tick);
@@ -300,6 +301,7 @@ pub fn integrate_dequantize_f32(kernels: Kernels, codes: &mut [i32], shape: Shap
 /// with a middle axis of one, which the one-pass kernels take: the tile's own, or, for a 1-d
 /// tile (one element per row) with differences along its one axis, one row of all its elements.
 /// `None` when the differences are not of that kind, or the rows are too short to pay.
+#[cfg(target_arch = "x86_64")]
 fn as_rows(shape: Shape3, axes: Axes) -> Option<(Shape3, Axes)> {
     let plane = shape.middle * shape.inner;
     let (shape, axes) = if plane == 1 && axes.contains(Axes::OUTER) {
@@ -326,7 +328,8 @@ macro_rules! quantize_difference_kernels {
         /// The dispatched scalar reference: the same codes and count. On AVX-512, tiles of whole
         /// rows (a middle axis of one) or of one axis, with differences along a row or across
         /// rows, take one pass that quantizes each sixteen values and takes their differences in
-        /// registers, instead of two passes over the tile.
+        /// registers, instead of two passes over the tile. Panics if `values` and `codes` do not
+        /// each hold `shape.len()` elements.
         pub fn $fn(
             kernels: Kernels,
             values: &[$float],
@@ -407,12 +410,6 @@ mod avx512 {
         let zero = _mm512_setzero_si512();
         let last = _mm512_set1_epi32(15);
         let scale = _mm512_set1_ps(tick);
-        let within = |x: __m512i| {
-            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<15>(x, zero));
-            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<14>(x, zero));
-            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<12>(x, zero));
-            _mm512_add_epi32(x, _mm512_alignr_epi32::<8>(x, zero))
-        };
         let whole = inner / 16 * 16;
         let tail_mask = (1u16 << (inner - whole)) - 1;
         for row in codes.chunks_exact_mut(inner) {
@@ -421,7 +418,7 @@ mod avx512 {
             let mut step = |residuals: __m512i, start: usize| {
                 let mut x = residuals;
                 if along_rows {
-                    let sums = within(residuals);
+                    let sums = running_sums_of_sixteen(residuals);
                     x = _mm512_add_epi32(sums, before);
                     before = _mm512_add_epi32(before, _mm512_permutexvar_epi32(last, sums));
                 }
@@ -581,6 +578,18 @@ mod avx512 {
         _mm512_reduce_add_epi32(exceptions) as u32 as usize
     }
 
+    /// The inclusive running sums of the sixteen lanes of `x` (wrapping), in four shifted
+    /// additions.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn running_sums_of_sixteen(x: __m512i) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<15>(x, zero));
+        let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<14>(x, zero));
+        let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<12>(x, zero));
+        _mm512_add_epi32(x, _mm512_alignr_epi32::<8>(x, zero))
+    }
+
     /// [`running_sums_scalar`], sixteen at a time: each sixteen's own running sums in four
     /// shifted additions, plus the total of those before. The total is carried by one addition
     /// per sixteen, so the recurrence costs a cycle per sixteen instead of one per element.
@@ -588,17 +597,11 @@ mod avx512 {
     unsafe fn running_sums(values: &mut [i32]) {
         let zero = _mm512_setzero_si512();
         let last = _mm512_set1_epi32(15);
-        let within = |x: __m512i| {
-            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<15>(x, zero));
-            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<14>(x, zero));
-            let x = _mm512_add_epi32(x, _mm512_alignr_epi32::<12>(x, zero));
-            _mm512_add_epi32(x, _mm512_alignr_epi32::<8>(x, zero))
-        };
         let mut before = zero;
         let mut sixteens = values.chunks_exact_mut(16);
         for chunk in &mut sixteens {
             // SAFETY: sixteen i32, inside the chunk.
-            let sums = within(unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) });
+            let sums = running_sums_of_sixteen(unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) });
             // SAFETY: as above.
             unsafe { _mm512_storeu_si512(chunk.as_mut_ptr().cast(), _mm512_add_epi32(sums, before)) };
             before = _mm512_add_epi32(before, _mm512_permutexvar_epi32(last, sums));
@@ -608,7 +611,7 @@ mod avx512 {
             let mask = (1u16 << rest.len()) - 1;
             // SAFETY: the masked load and store touch only the `rest.len()` elements of `rest`.
             unsafe {
-                let sums = within(_mm512_maskz_loadu_epi32(mask, rest.as_ptr()));
+                let sums = running_sums_of_sixteen(_mm512_maskz_loadu_epi32(mask, rest.as_ptr()));
                 _mm512_mask_storeu_epi32(rest.as_mut_ptr(), mask, _mm512_add_epi32(sums, before));
             }
         }
@@ -713,20 +716,26 @@ mod tests {
         }
     }
 
+    /// Shapes for the one-pass kernels: rows of whole sixteens, with ragged tails, shorter than
+    /// sixteen (the two passes), with a middle axis (the two passes), empty, and one axis (one
+    /// row of all the elements, long and too short).
+    const ONE_PASS_SHAPES: [Shape3; 9] = [
+        Shape3 { outer: 3, middle: 1, inner: 80 },
+        Shape3 { outer: 5, middle: 1, inner: 16 },
+        Shape3 { outer: 4, middle: 1, inner: 37 },
+        Shape3 { outer: 1, middle: 1, inner: 129 },
+        Shape3 { outer: 6, middle: 1, inner: 5 },
+        Shape3 { outer: 2, middle: 3, inner: 40 },
+        Shape3 { outer: 0, middle: 1, inner: 80 },
+        Shape3 { outer: 133, middle: 1, inner: 1 },
+        Shape3 { outer: 9, middle: 1, inner: 1 },
+    ];
+
     #[test]
     fn integrating_and_dequantizing_in_one_pass_gives_the_two_passes_bits() {
-        // Rows of whole sixteens, with ragged tails, shorter than sixteen (the two passes), with
-        // a middle axis (the two passes), and codes near the i32 limits (wrapping sums, floats
-        // that round).
-        for shape in [
-            Shape3 { outer: 3, middle: 1, inner: 80 },
-            Shape3 { outer: 5, middle: 1, inner: 16 },
-            Shape3 { outer: 4, middle: 1, inner: 37 },
-            Shape3 { outer: 1, middle: 1, inner: 129 },
-            Shape3 { outer: 6, middle: 1, inner: 5 },
-            Shape3 { outer: 2, middle: 3, inner: 40 },
-            Shape3 { outer: 0, middle: 1, inner: 80 },
-        ] {
+        // On every shape of ONE_PASS_SHAPES, with codes near the i32 limits (wrapping sums,
+        // floats that round).
+        for shape in ONE_PASS_SHAPES {
             for (scale, tick) in [(1, 0.25f32), (1 << 8, 1.0 / 1024.0), (i32::MAX / 3, 3.0e-5)] {
                 for axes in 0..8 {
                     let axes = Axes(axes);
@@ -752,21 +761,9 @@ mod tests {
     #[test]
     fn quantizing_and_differencing_in_one_pass_gives_the_two_passes_codes() {
         // Values that round half to even, exceptions (NaN, infinities, past the code limit) in
-        // whole sixteens and in tails, on rows of whole sixteens, ragged, short and with a
-        // middle axis.
+        // whole sixteens and in tails, on every shape of ONE_PASS_SHAPES.
         let awkward = [0.5f32, 1.5, 2.5, -0.5, -2.5, f32::NAN, f32::INFINITY, -f32::INFINITY, 3.0e38, -0.0, 1e-45];
-        for shape in [
-            Shape3 { outer: 3, middle: 1, inner: 80 },
-            Shape3 { outer: 5, middle: 1, inner: 16 },
-            Shape3 { outer: 4, middle: 1, inner: 37 },
-            Shape3 { outer: 1, middle: 1, inner: 129 },
-            Shape3 { outer: 6, middle: 1, inner: 5 },
-            Shape3 { outer: 2, middle: 3, inner: 40 },
-            Shape3 { outer: 0, middle: 1, inner: 80 },
-            // One axis: one row of all the elements.
-            Shape3 { outer: 133, middle: 1, inner: 1 },
-            Shape3 { outer: 9, middle: 1, inner: 1 },
-        ] {
+        for shape in ONE_PASS_SHAPES {
             let values: Vec<f32> = (0..shape.len())
                 .map(|i| if i % 7 == 3 { awkward[i / 7 % awkward.len()] } else { (i as f32 * 0.731).sin() * 900.0 })
                 .collect();
