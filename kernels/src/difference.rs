@@ -283,7 +283,7 @@ pub fn integrate_dequantize_f32_scalar(codes: &mut [i32], shape: Shape3, axes: A
 
 /// The dispatched [`integrate_dequantize_f32_scalar`]: the same bits. On AVX-512, tiles of
 /// whole rows (a middle axis of one) or of one axis, with differences along a row or across
-/// rows ([`as_rows`]), take one pass that sums, adds the row before and dequantizes each
+/// rows (see `as_rows`), take one pass that sums, adds the row before and dequantizes each
 /// sixteen codes while they are in registers, instead of three passes over the tile. Panics if
 /// `codes` does not hold `shape.len()` codes.
 pub fn integrate_dequantize_f32(kernels: Kernels, codes: &mut [i32], shape: Shape3, axes: Axes, tick: f32) {

@@ -148,8 +148,8 @@ impl Predictor {
 
 /// Picks the predictor with the smallest sum of residual bit widths on a corner of the tile:
 /// every set of difference axes, and per axis the scaled predictor with its least-squares
-/// coefficient.
-/// Reads only the codes in [`sample_regions`].
+/// coefficient. Reads only the codes in [`sample_regions`], so that the encoder can quantize
+/// those first and the rest of the tile with the chosen predictor's differences.
 pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor {
     let sample_shape = sample_shape(view);
     let Shape3 { outer, middle, inner } = sample_shape;
@@ -212,9 +212,8 @@ fn sample_shape(view: Shape3) -> Shape3 {
     Shape3 { outer, middle, inner }
 }
 
-/// Where in a tile (of shape `view`) [`choose`] reads its codes, in order: its sample's rows,
-/// those that follow one another merged (a 1-d tile's sample is one range, not 2048 of one
-/// code each).
+/// Where in a tile (of shape `view`) [`choose`] reads its codes, in order: as few ranges as the
+/// sample's shape allows (one for a 1-d tile's sample, not 2048 of one code each).
 pub(crate) fn sample_regions(view: Shape3) -> Vec<std::ops::Range<usize>> {
     let sample = sample_shape(view);
     let plane = view.middle * view.inner;
