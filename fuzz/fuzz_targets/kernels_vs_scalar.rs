@@ -142,6 +142,31 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(decoded, s1);
         assert_eq!(positions, std::array::from_fn(|l| starts[l] * 8 + bits[l]));
     }
+    // And under a skewed code (token k < 11 is k ones then a zero, token 11 eleven ones), where
+    // eight codes in a row can pass the 56 bits the AVX-512 writer puts in one store.
+    let skewed: [u32; tokens::TOKEN_COUNT] = std::array::from_fn(|t| match t {
+        0..11 => token_lanes::writer_code((1 << t) - 1, t as u32 + 1),
+        11 => token_lanes::writer_code((1 << 11) - 1, 11),
+        _ => 0,
+    });
+    let skewed_single: Box<token_lanes::SingleEntries> = Box::new(std::array::from_fn(|i| {
+        let ones = (i as u32).trailing_ones().min(11);
+        token_lanes::single_entry(ones as u8, (ones + 1).min(11))
+    }));
+    let skewed_multi = token_lanes::multi_entries(kernels, &skewed, &skewed_single);
+    assert_eq!(skewed_multi, token_lanes::multi_entries_scalar(&skewed, &skewed_single));
+    let skewed_tokens: Vec<u8> = data.iter().map(|&b| b % 12).collect();
+    // With the writer's slack, so that its blocks take the combining path.
+    let room = data.len().div_ceil(4) * 11 / 8 + token_lanes::ENCODE_SLACK;
+    let starts = [0, room, 2 * room, 3 * room];
+    let (mut w1, mut w2) = (vec![0u8; 4 * room], vec![0u8; 4 * room]);
+    let bits = token_lanes::encode_scalar(&skewed, &skewed_tokens, &mut w1, starts);
+    assert_eq!(bits, token_lanes::encode(kernels, &skewed, &skewed_tokens, &mut w2, starts));
+    assert_eq!(w1, w2);
+    let mut positions = starts.map(|s| s * 8);
+    let mut decoded = vec![0u8; data.len()];
+    assert!(!token_lanes::decode(kernels, &skewed_multi, &skewed_single, &w1, &mut positions, &mut decoded));
+    assert_eq!(decoded, skewed_tokens);
     let arbitrary_single: Box<token_lanes::SingleEntries> =
         Box::new(std::array::from_fn(|i| u16::from(data[i % data.len()]) << 8 | u16::from(data[(i + 1) % data.len()])));
     let arbitrary_multi: Box<token_lanes::MultiEntries> =

@@ -103,16 +103,17 @@ pub fn pack_scalar(tokens: &[u8], raw: &[i32], buffer: &mut [u8], starts: [usize
     pack_with(tokens, raw, buffer, starts, |_, _, _, _| false)
 }
 
-/// Writes precombined groups, `bits[l][q]` of `lens[l][q]` bits (at most 56), to lane or segment
-/// `l`, one store per group.
+/// Writes the first `N` precombined groups, `bits[l][q]` of `lens[l][q]` bits (at most 56), to
+/// lane or segment `l`, one store per group.
 #[inline(always)]
-pub(crate) fn put_groups<const FAST: bool, const N: usize>(
-    bits: &[[u64; N]; LANES],
-    lens: &[[u32; N]; LANES],
+pub(crate) fn put_groups<const FAST: bool, const N: usize, const M: usize>(
+    bits: &[[u64; M]; LANES],
+    lens: &[[u32; M]; LANES],
     buffer: &mut [u8],
     positions: &mut [usize; LANES],
     pending: &mut [u64; LANES],
 ) {
+    const { assert!(N <= M, "more groups than the arrays hold") };
     let [mut p0, mut p1, mut p2, mut p3] = *positions;
     let [mut a0, mut a1, mut a2, mut a3] = *pending;
     for q in 0..N {
@@ -167,7 +168,7 @@ fn pack_with(
                 combined &= quads(t[l], r[l], &mut bits[l], &mut lens[l]);
             }
             if combined {
-                put_groups::<true, { BLOCK / 4 }>(&bits, &lens, buffer, p, a);
+                put_groups::<true, { BLOCK / 4 }, _>(&bits, &lens, buffer, p, a);
                 continue;
             }
         }
@@ -472,9 +473,9 @@ pub(crate) mod vbmi {
             if fast && widest <= OCTETS_UP_TO {
                 // SAFETY: the CPU has AVX-512 F (this function's contract).
                 let (octets, octet_lens) = unsafe { pairs_of_groups(&bits, &lens) };
-                put_groups::<true, { BLOCK / 8 }>(&octets, &octet_lens, buffer, &mut positions, &mut pending);
+                put_groups::<true, { BLOCK / 8 }, _>(&octets, &octet_lens, buffer, &mut positions, &mut pending);
             } else if fast && widest <= QUADS_UP_TO {
-                put_groups::<true, { BLOCK / 4 }>(&bits, &lens, buffer, &mut positions, &mut pending);
+                put_groups::<true, { BLOCK / 4 }, _>(&bits, &lens, buffer, &mut positions, &mut pending);
             } else {
                 // Rare (a wide residual, or the end of a small buffer): from the split's output.
                 let t: [&[u8]; LANES] = std::array::from_fn(|l| &tokens[block(l)]);

@@ -209,27 +209,32 @@ pub fn encode_scalar(
     buffer: &mut [u8],
     starts: [usize; LANES],
 ) -> [usize; LANES] {
-    encode_with(codes, tokens, buffer, starts, |_, _, _| false)
+    encode_with(codes, tokens, buffer, starts, |_, _, _, _| false)
 }
 
 /// Tokens per lane written between checks of the room left.
 const WRITE_BLOCK: usize = 256;
+
+/// The most bits a group of eight codes may take: with the seven bits a store may have pending,
+/// one 64-bit store.
+const OCTET_BITS: u32 = 56;
 
 /// Bytes of room past the end of the last lane with which every block of [`encode`] takes the
 /// path that checks the room once per block: a block of four codes of up to 15 bits per group,
 /// and an eight-byte store.
 pub const ENCODE_SLACK: usize = WRITE_BLOCK / 4 * 8 + 16;
 
-/// [`encode_scalar`], with `groups(tokens, bits, lens)` combining a block of one lane's codes (a
-/// multiple of sixteen, at most [`WRITE_BLOCK`]), four per group, when it can (returning whether
-/// it did).
+/// [`encode_scalar`], with `groups(tokens, bits, lens, per_group)` combining a block of one
+/// lane's codes (a multiple of sixteen, at most [`WRITE_BLOCK`]), `per_group` (four or eight) to
+/// a group, when it can (returning whether it did). Groups of eight are asked for first, and
+/// must each hold at most [`OCTET_BITS`] bits.
 #[inline(always)]
 fn encode_with(
     codes: &[u32; TOKEN_COUNT],
     tokens: &[u8],
     buffer: &mut [u8],
     starts: [usize; LANES],
-    groups: impl Fn(&[u8], &mut [u64; WRITE_BLOCK / 4], &mut [u32; WRITE_BLOCK / 4]) -> bool,
+    groups: impl Fn(&[u8], &mut [u64; WRITE_BLOCK / 4], &mut [u32; WRITE_BLOCK / 4], usize) -> bool,
 ) -> [usize; LANES] {
     let n = tokens.len();
     let lanes: [&[u8]; LANES] = std::array::from_fn(|l| &tokens[lane_range(n, l)]);
@@ -256,21 +261,20 @@ fn encode_with(
         // hundred tokens cost a fiftieth of encoding a tile), the rest written one by one.
         let grouped = block[0].len() / 16 * 16;
         if fast && grouped > 0 {
-            // Groups past the block's end stay empty: writing them moves no lane.
+            // Groups past the block's end stay empty: writing them moves no lane. Eight codes to
+            // a store halve the stores of four, and fit unless a block holds eight long codes
+            // in a row.
             let mut bits = [[0u64; BLOCK / 4]; LANES];
             let mut lens = [[0u32; BLOCK / 4]; LANES];
-            let mut combined = true;
-            for l in 0..LANES {
-                combined &= groups(&block[l][..grouped], &mut bits[l], &mut lens[l]);
-            }
+            let octets = (0..LANES).all(|l| groups(&block[l][..grouped], &mut bits[l], &mut lens[l], 8));
+            let combined = octets || (0..LANES).all(|l| groups(&block[l][..grouped], &mut bits[l], &mut lens[l], 4));
             if combined {
-                crate::raw_segments::put_groups::<true, { BLOCK / 4 }>(
-                    &bits,
-                    &lens,
-                    buffer,
-                    &mut positions,
-                    &mut pending,
-                );
+                let (p, a) = (&mut positions, &mut pending);
+                if octets {
+                    crate::raw_segments::put_groups::<true, { BLOCK / 8 }, _>(&bits, &lens, buffer, p, a);
+                } else {
+                    crate::raw_segments::put_groups::<true, { BLOCK / 4 }, _>(&bits, &lens, buffer, p, a);
+                }
                 for l in 0..LANES {
                     for &t in &block[l][grouped..] {
                         single(buffer, &mut positions[l], &mut pending[l], t);
@@ -320,7 +324,6 @@ pub fn encode(
 #[cfg(target_arch = "x86_64")]
 mod vbmi {
     use super::*;
-    use crate::raw_segments::vbmi::combine_groups;
     use std::arch::x86_64::*;
 
     /// Codes of up to this many bits take [`fill_short_codes`]: sixteen windows hold whole
@@ -412,18 +415,26 @@ mod vbmi {
         };
         let low_halves = _mm512_set1_epi64(0xffff_ffff);
         let ones = _mm512_set1_epi16(1);
-        encode_with(codes, tokens, buffer, starts, |block, bits, lens| {
-            let thirty_twos = block.len() / 32;
-            for step in 0..thirty_twos {
+        encode_with(codes, tokens, buffer, starts, |block, bits, lens, per_group| {
+            let mut too_long = 0u8;
+            for step in 0..block.len().div_ceil(32) {
+                let rest = &block[32 * step..];
                 // SAFETY: this closure runs inside a function compiled for, and only called on, a
-                // CPU with AVX-512 F, BW and VBMI; the 32 bytes from `32 * step` are inside the
-                // block; eight groups from `8 * step` are inside `bits` and `lens`, which hold a
-                // group per four of the WRITE_BLOCK tokens a block has at most.
+                // CPU with AVX-512 F, BW and VBMI; the bytes loaded are inside the block (the
+                // last step of a block of 16 mod 32 loads sixteen, the rest zero-extended);
+                // the groups stored from `8 * step` or `4 * step` are inside `bits` and `lens`,
+                // which hold a group per four of the WRITE_BLOCK tokens a block has at most.
                 unsafe {
-                    let t = _mm512_cvtepu8_epi16(_mm256_loadu_si256(block[32 * step..].as_ptr().cast()));
+                    let (t, present) = if rest.len() >= 32 {
+                        (_mm512_cvtepu8_epi16(_mm256_loadu_si256(rest.as_ptr().cast())), u32::MAX)
+                    } else {
+                        let half = _mm256_zextsi128_si256(_mm_loadu_si128(rest.as_ptr().cast()));
+                        (_mm512_cvtepu8_epi16(half), 0xffff)
+                    };
                     // `vpermi2w` reads an index's low six bits: a token modulo 64, as elsewhere.
-                    let code = _mm512_permutex2var_epi16(code_low, t, code_high);
-                    let len = _mm512_permutex2var_epi16(len_low, t, len_high);
+                    // Past a short block's end, codes and lengths are zero.
+                    let code = _mm512_maskz_permutex2var_epi16(present, code_low, t, code_high);
+                    let len = _mm512_maskz_permutex2var_epi16(present, len_low, t, len_high);
                     // Pairs in 32-bit lanes: the odd code shifted past the even one.
                     let pair_len = _mm512_madd_epi16(len, ones);
                     let even_len = _mm512_and_si512(len, _mm512_set1_epi32(0xffff));
@@ -432,31 +443,34 @@ mod vbmi {
                         _mm512_sllv_epi32(_mm512_srli_epi32::<16>(code), even_len),
                     );
                     // Fours in 64-bit lanes: the high pair shifted past the low one.
+                    let low_len = _mm512_and_si512(pair_len, low_halves);
                     let four = _mm512_or_si512(
                         _mm512_and_si512(pair, low_halves),
-                        _mm512_sllv_epi64(_mm512_srli_epi64::<32>(pair), _mm512_and_si512(pair_len, low_halves)),
+                        _mm512_sllv_epi64(_mm512_srli_epi64::<32>(pair), low_len),
                     );
-                    let four_len = _mm512_add_epi32(pair_len, _mm512_srli_epi64::<32>(pair_len));
-                    _mm512_storeu_si512(bits[8 * step..].as_mut_ptr().cast(), four);
-                    _mm256_storeu_si256(lens[8 * step..].as_mut_ptr().cast(), _mm512_cvtepi64_epi32(four_len));
+                    let four_len = _mm512_add_epi64(low_len, _mm512_srli_epi64::<32>(pair_len));
+                    if per_group == 8 {
+                        // Eights in each 128-bit lane's low half: the high four shifted past
+                        // the low one.
+                        let eight = _mm512_or_si512(four, _mm512_sllv_epi64(_mm512_bsrli_epi128::<8>(four), four_len));
+                        let eight_len = _mm512_add_epi64(four_len, _mm512_bsrli_epi128::<8>(four_len));
+                        too_long |= _mm512_cmpgt_epu64_mask(eight_len, _mm512_set1_epi64(OCTET_BITS as i64));
+                        let eights = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 0, 2, 4, 6), eight);
+                        let counts = _mm512_permutexvar_epi32(
+                            _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12),
+                            eight_len,
+                        );
+                        _mm256_storeu_si256(bits[4 * step..].as_mut_ptr().cast(), _mm512_castsi512_si256(eights));
+                        _mm_storeu_si128(lens[4 * step..].as_mut_ptr().cast(), _mm512_castsi512_si128(counts));
+                    } else {
+                        _mm512_storeu_si512(bits[8 * step..].as_mut_ptr().cast(), four);
+                        _mm256_storeu_si256(lens[8 * step..].as_mut_ptr().cast(), _mm512_cvtepi64_epi32(four_len));
+                    }
                 }
             }
-            if block.len() % 32 != 0 {
-                let (step, rest) = (8 * thirty_twos, &block[32 * thirty_twos..]);
-                // SAFETY: as above: the block's last sixteen tokens, and four groups from `step`.
-                unsafe {
-                    let t = _mm512_cvtepu8_epi16(_mm256_castsi128_si256(_mm_loadu_si128(rest.as_ptr().cast())));
-                    let code = _mm512_permutex2var_epi16(code_low, t, code_high);
-                    let len = _mm512_permutex2var_epi16(len_low, t, len_high);
-                    combine_groups(
-                        _mm512_cvtepu16_epi32(_mm512_castsi512_si256(len)),
-                        _mm512_cvtepu16_epi32(_mm512_castsi512_si256(code)),
-                        &mut bits[step..],
-                        &mut lens[step..],
-                    );
-                }
-            }
-            true
+            // Eights' bits past their lengths are the high fours' (a 128-bit lane's high half):
+            // only the lanes checked matter, the even ones.
+            too_long & 0x55 == 0
         })
     }
 }
@@ -761,6 +775,42 @@ mod tests {
                 }
                 assert_eq!(results[0], results[1], "dispatched and scalar lanes differ");
             }
+        }
+    }
+
+    #[test]
+    fn eight_long_codes_in_a_row_are_written_four_to_a_store_and_decode_the_same() {
+        // Tokens 9 to 11 of the skewed code take 10 to 12 bits: eight of them pass the 56 bits
+        // that eight codes to a store allow, and their block falls back to four to a store.
+        let (codes, single) = code_of(&codes()[1]);
+        let multi = multi_entries(Kernels::detect(), &codes, &single);
+        let n = 4 * 1000;
+        for long_run_at in [None, Some(8), Some(1000 + 256 + 3), Some(3000 + 240)] {
+            let mut tokens: Vec<u8> = (0..n).map(|i| [0, 0, 1, 0, 2, 0, 0, 3][i % 8]).collect();
+            if let Some(at) = long_run_at {
+                tokens[at..at + 16].copy_from_slice(&[9, 10, 11, 11, 10, 9, 11, 10].repeat(2));
+            }
+            let room = n / 4 * 12 / 8 + ENCODE_SLACK;
+            let starts = [0, room, 2 * room, 3 * room];
+            let mut streams = Vec::new();
+            for kernels in [Kernels::detect(), Kernels::scalar()] {
+                let mut buffer = vec![0u8; 4 * room];
+                let bits = encode(kernels, &codes, &tokens, &mut buffer, starts);
+                let lanes: Vec<&[u8]> =
+                    (0..LANES).map(|l| &buffer[starts[l]..starts[l] + bits[l].div_ceil(8)]).collect();
+                streams.push(lanes.concat());
+            }
+            assert_eq!(streams[0], streams[1], "long run at {long_run_at:?}");
+            let mut positions = [0usize; LANES];
+            let lane_bits: Vec<usize> = (0..LANES)
+                .map(|l| tokens[lane_range(n, l)].iter().map(|&t| (codes[usize::from(t)] >> 16) as usize).sum())
+                .collect();
+            for l in 1..LANES {
+                positions[l] = positions[l - 1] + lane_bits[l - 1].div_ceil(8) * 8;
+            }
+            let mut out = vec![0u8; n];
+            assert!(!decode(Kernels::detect(), &multi, &single, &streams[0], &mut positions, &mut out));
+            assert_eq!(out, tokens, "long run at {long_run_at:?}");
         }
     }
 
