@@ -413,8 +413,6 @@ mod vbmi {
             [&code_of[..32], &code_of[32..], &len_of[..32], &len_of[32..]]
                 .map(|half| _mm512_loadu_si512(half.as_ptr().cast()))
         };
-        let low_halves = _mm512_set1_epi64(0xffff_ffff);
-        let ones = _mm512_set1_epi16(1);
         encode_with(codes, tokens, buffer, starts, |block, bits, lens, per_group| {
             let mut too_long = 0u8;
             for step in 0..block.len().div_ceil(32) {
@@ -435,20 +433,7 @@ mod vbmi {
                     // Past a short block's end, codes and lengths are zero.
                     let code = _mm512_maskz_permutex2var_epi16(present, code_low, t, code_high);
                     let len = _mm512_maskz_permutex2var_epi16(present, len_low, t, len_high);
-                    // Pairs in 32-bit lanes: the odd code shifted past the even one.
-                    let pair_len = _mm512_madd_epi16(len, ones);
-                    let even_len = _mm512_and_si512(len, _mm512_set1_epi32(0xffff));
-                    let pair = _mm512_or_si512(
-                        _mm512_and_si512(code, _mm512_set1_epi32(0xffff)),
-                        _mm512_sllv_epi32(_mm512_srli_epi32::<16>(code), even_len),
-                    );
-                    // Fours in 64-bit lanes: the high pair shifted past the low one.
-                    let low_len = _mm512_and_si512(pair_len, low_halves);
-                    let four = _mm512_or_si512(
-                        _mm512_and_si512(pair, low_halves),
-                        _mm512_sllv_epi64(_mm512_srli_epi64::<32>(pair), low_len),
-                    );
-                    let four_len = _mm512_add_epi64(low_len, _mm512_srli_epi64::<32>(pair_len));
+                    let (four, four_len) = crate::raw_segments::vbmi::fours(len, code);
                     if per_group == 8 {
                         // Eights in each 128-bit lane's low half: the high four shifted past
                         // the low one.
