@@ -433,15 +433,23 @@ pub(crate) mod vbmi {
         let mut bits = [[0u64; BLOCK / 4]; LANES];
         let mut lens = [[0u32; BLOCK / 4]; LANES];
         // Bit `t` of a lane of `present_low` for each token `t` below 32 seen in it, of
-        // `present_high` for each `t - 32` (shift counts of 32 and up give 0, so each register
-        // sees only its half).
+        // `present_high` for each `t - 32`.
         let (mut present_low, mut present_high) = (_mm512_setzero_si512(), _mm512_setzero_si512());
         let ones = _mm512_set1_epi32(1);
+        // `1 << t` for the low five bits of `t`.
+        let powers: [i32; 32] = std::array::from_fn(|k| (1u32 << k) as i32);
+        // SAFETY: sixteen of the 32 powers, from 0 and from 16.
+        let (powers_low, powers_high) =
+            unsafe { (_mm512_loadu_si512(powers.as_ptr().cast()), _mm512_loadu_si512(powers[16..].as_ptr().cast())) };
         for first in (0..whole).step_by(BLOCK) {
             let mut widest = _mm512_setzero_si512();
             for l in 0..LANES {
                 let at = ranges[l].start + first;
                 let mut token = [_mm512_setzero_si512(); 4];
+                // The segment's 64 elements' widest raw bits, and `1 << t` for each token `t` taken
+                // modulo 32: exact when no token reaches 32, which only those of 11 raw bits and
+                // more do.
+                let (mut segment_widest, mut segment_present) = (_mm512_setzero_si512(), _mm512_setzero_si512());
                 for half in 0..2 {
                     let mut raw_and_width = [(_mm512_setzero_si512(), _mm512_setzero_si512()); 2];
                     for (j, (raw, w)) in raw_and_width.iter_mut().enumerate() {
@@ -454,12 +462,9 @@ pub(crate) mod vbmi {
                         unsafe { _mm512_storeu_si512(values[at + 16 * k..].as_mut_ptr().cast(), low) };
                         token[k] = t;
                         (*raw, *w) = (low, width);
-                        widest = _mm512_max_epu32(widest, width);
-                        present_low = _mm512_or_si512(present_low, _mm512_sllv_epi32(ones, t));
-                        present_high = _mm512_or_si512(
-                            present_high,
-                            _mm512_sllv_epi32(ones, _mm512_sub_epi32(t, _mm512_set1_epi32(32))),
-                        );
+                        segment_widest = _mm512_max_epu32(segment_widest, width);
+                        segment_present =
+                            _mm512_or_si512(segment_present, _mm512_permutex2var_epi32(powers_low, t, powers_high));
                     }
                     // Both sixteens in 16-bit lanes: the packs interleave their groups of four
                     // by 128-bit lane (first's, second's, ...), which the permute undoes. Raw bits
@@ -482,6 +487,19 @@ pub(crate) mod vbmi {
                 }
                 // SAFETY: 64 bytes from `at`, the block's tokens, inside `tokens`.
                 unsafe { _mm512_storeu_si512(tokens[at..].as_mut_ptr().cast(), packed_bytes(token)) };
+                widest = _mm512_max_epu32(widest, segment_widest);
+                if _mm512_cmpgt_epu32_mask(segment_widest, _mm512_set1_epi32(10)) == 0 {
+                    present_low = _mm512_or_si512(present_low, segment_present);
+                } else {
+                    // Shift counts of 32 and up give 0, so each register sees only its half.
+                    for t in token {
+                        present_low = _mm512_or_si512(present_low, _mm512_sllv_epi32(ones, t));
+                        present_high = _mm512_or_si512(
+                            present_high,
+                            _mm512_sllv_epi32(ones, _mm512_sub_epi32(t, _mm512_set1_epi32(32))),
+                        );
+                    }
+                }
             }
             let widest = _mm512_reduce_max_epu32(widest);
             if widest == 0 {
@@ -629,14 +647,17 @@ pub(crate) mod vbmi {
     pub(crate) fn fours(widths: __m512i, values: __m512i) -> (__m512i, __m512i) {
         let low_halves = _mm512_set1_epi64(0xffff_ffff);
         // Pairs in 32-bit lanes: the odd element shifted past the even one.
+        // The masks of the shift counts below keep what they must (a width is at most 31, a
+        // pair's at most 62), and tell LLVM the counts are in range: for counts that might pass
+        // the lane width, it guards each shift with a compare.
         let pair_len = _mm512_madd_epi16(widths, _mm512_set1_epi16(1));
-        let even_len = _mm512_and_si512(widths, _mm512_set1_epi32(0xffff));
+        let even_len = _mm512_and_si512(widths, _mm512_set1_epi32(31));
         let pair = _mm512_or_si512(
             _mm512_and_si512(values, _mm512_set1_epi32(0xffff)),
             _mm512_sllv_epi32(_mm512_srli_epi32::<16>(values), even_len),
         );
         // Fours in 64-bit lanes: the high pair shifted past the low one.
-        let low_len = _mm512_and_si512(pair_len, low_halves);
+        let low_len = _mm512_and_si512(pair_len, _mm512_set1_epi64(63));
         let four = _mm512_or_si512(
             _mm512_and_si512(pair, low_halves),
             _mm512_sllv_epi64(_mm512_srli_epi64::<32>(pair), low_len),
@@ -936,8 +957,9 @@ mod tests {
         // of at most 7 raw bits, eight to a store on AVX-512, alone or mixed with wider ones);
         // wider: blocks that fall back to the split's output in memory, alone or mixed with
         // combined ones; and rooms from ample (every block checked once) to the least a
-        // segment needs (the checked stores).
-        for widest in [4, 9, 10, 11, 14, 15, 20, 32] {
+        // segment needs (the checked stores). Up to 12: tokens below 32, whose presence
+        // AVX-512 takes in one register; 13: up to 11 raw bits, tokens 32 and 33.
+        for widest in [4, 9, 10, 11, 12, 13, 14, 15, 20, 32] {
             for n in [0, 1, 5, 63, 64, 65, 255, 256, 257, 1000, 4103] {
                 let values = residuals(n, widest);
                 for spare in [0, PACK_SLACK] {

@@ -198,11 +198,11 @@ pub(crate) mod avx512 {
     }
 
     /// Per leading-zero count of `u | 1` (so that 0 counts as 1, both of width 0 or 1): the
-    /// raw-bit count of [`token_and_raw_bits`], and what the token adds to `u` shifted right by
-    /// that count (the value's top bits: `u` itself below 16, its top two bits up to width 24,
-    /// its top bit from width 25).
-    const RAW_BITS_AND_OFFSETS: ([i32; 32], [i32; 32]) = {
-        let (mut raw, mut offset) = ([0i32; 32], [0i32; 32]);
+    /// raw-bit count of [`token_and_raw_bits`], what the token adds to `u` shifted right by that
+    /// count (the value's top bits: `u` itself below 16, its top two bits up to width 24, its
+    /// top bit from width 25), and the mask of the raw bits.
+    const RAW_BITS_OFFSETS_MASKS: [[i32; 32]; 3] = {
+        let (mut raw, mut offset, mut mask) = ([0i32; 32], [0i32; 32], [0i32; 32]);
         let mut zeros = 0;
         while zeros < 32 {
             let width = 32 - zeros as u32;
@@ -217,31 +217,32 @@ pub(crate) mod avx512 {
             };
             raw[zeros] = r as i32;
             offset[zeros] = o as i32;
+            mask[zeros] = ((1u32 << r) - 1) as i32;
             zeros += 1;
         }
-        (raw, offset)
+        [raw, offset, mask]
     };
 
     /// The raw bits of sixteen residuals, and their tokens and raw-bit counts: each token is
-    /// its value's top bits plus an offset, both given by the value's width, looked up.
+    /// its value's top bits plus an offset, and the raw bits are under a mask, all three given
+    /// by the value's width, looked up. (A mask made by shifting by the raw-bit count cost a
+    /// compare more: LLVM guards variable shifts whose count may pass 31.)
     ///
     /// # Safety
     /// The CPU must have AVX-512 F and CD.
     #[inline(always)]
     pub(crate) unsafe fn sixteen(v: __m512i) -> (__m512i, (__m512i, __m512i)) {
+        let [raw, offset, mask] = &RAW_BITS_OFFSETS_MASKS;
         let table = |t: &[i32; 32], k: usize| {
             // SAFETY: sixteen of the table's 32 entries, from 0 or 16.
             unsafe { _mm512_loadu_si512(t[16 * k..].as_ptr().cast()) }
         };
-        let (raw, offset) = &RAW_BITS_AND_OFFSETS;
+        let look_up = |t: &[i32; 32], zeros: __m512i| _mm512_permutex2var_epi32(table(t, 0), zeros, table(t, 1));
         let u = _mm512_xor_si512(_mm512_add_epi32(v, v), _mm512_srai_epi32::<31>(v));
         let zeros = _mm512_lzcnt_epi32(_mm512_or_si512(u, _mm512_set1_epi32(1)));
-        let raw_bits = _mm512_permutex2var_epi32(table(raw, 0), zeros, table(raw, 1));
-        let token = _mm512_add_epi32(
-            _mm512_srlv_epi32(u, raw_bits),
-            _mm512_permutex2var_epi32(table(offset, 0), zeros, table(offset, 1)),
-        );
-        let low = _mm512_andnot_si512(_mm512_sllv_epi32(_mm512_set1_epi32(-1), raw_bits), u);
+        let raw_bits = look_up(raw, zeros);
+        let token = _mm512_add_epi32(_mm512_srlv_epi32(u, raw_bits), look_up(offset, zeros));
+        let low = _mm512_and_si512(u, look_up(mask, zeros));
         (low, (token, raw_bits))
     }
 }
