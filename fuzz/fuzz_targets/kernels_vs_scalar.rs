@@ -105,7 +105,8 @@ fuzz_target!(|data: &[u8]| {
     let split = raw_segments::split_pack(kernels, &mut r3, &mut s3, &mut w3, starts);
     assert_eq!(split, raw_segments::Split { raw_bits: bits, present: tokens::presence_scalar(&s1) });
     assert_eq!(s3, s1);
-    assert!((0..4).all(|l| w3[starts[l]..starts[l] + bits[l].div_ceil(8)] == w1[starts[l]..starts[l] + bits[l].div_ceil(8)]));
+    assert!((0..4)
+        .all(|l| w3[starts[l]..starts[l] + bits[l].div_ceil(8)] == w1[starts[l]..starts[l] + bits[l].div_ceil(8)]));
     let (mut u1, mut u2) = (vec![0i32; ints.len()], vec![0i32; ints.len()]);
     assert_eq!(raw_segments::unpack_scalar(&s1, &segments, &mut u1), segments.len());
     assert_eq!(raw_segments::unpack(kernels, &s1, &segments, &mut u2), segments.len());
@@ -214,8 +215,17 @@ fuzz_target!(|data: &[u8]| {
             let mut q = codes.to_vec();
             interpolate::interpolate_residuals_reference(&mut q, shape, edges);
             assert_eq!(p, q);
+            let mut r = p.clone();
             interpolate::interpolate_codes(kernels, &mut p, shape, edges);
             assert_eq!(p, codes);
+            // The inverse that dequantizes in its last step, where it can: the codes' floats.
+            let expected: Vec<i32> =
+                if interpolate::interpolate_codes_dequantize_f32(kernels, &mut r, shape, edges, tick) {
+                    codes.iter().map(|&c| ((c as f32) * tick).to_bits() as i32).collect()
+                } else {
+                    codes.to_vec()
+                };
+            assert_eq!(r, expected);
         };
         check_interpolation(codes, shape);
         // Tiles big enough for the coarser levels' copies and rows of many sixteens: the
@@ -226,8 +236,7 @@ fuzz_target!(|data: &[u8]| {
                 middle: 1 + usize::from(data[2]) % 12,
                 inner: 1 + usize::from(data[1]) % 130,
             };
-            let codes: Vec<i32> =
-                (0..shape.len()).map(|i| ints[i % n].wrapping_add((i / n) as i32 * 977)).collect();
+            let codes: Vec<i32> = (0..shape.len()).map(|i| ints[i % n].wrapping_add((i / n) as i32 * 977)).collect();
             check_interpolation(&codes, shape);
         }
     }

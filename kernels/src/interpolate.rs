@@ -397,6 +397,28 @@ fn copy_even(row: &mut [i32], copy: &mut [i32], back: bool) {
     }
 }
 
+/// [`interpolate_codes`], then each code `c` replaced by the float32 bits of `c as f32 * tick`
+/// where the last step can do that in its own pass (on AVX-512, tiles whose rows are of even
+/// length, at least 8); returns whether it did (if not, the codes are as [`interpolate_codes`]
+/// leaves them).
+pub fn interpolate_codes_dequantize_f32(
+    kernels: Kernels,
+    codes: &mut [i32],
+    shape: Shape3,
+    edges: Edges,
+    tick: f32,
+) -> bool {
+    assert_eq!(codes.len(), shape.len(), "codes do not match the shape");
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi() {
+        // SAFETY: the CPU has AVX-512 F, BW, VL and VBMI (`has_vbmi`).
+        return unsafe { avx512::interpolate_dequantize(codes, shape, edges, tick) };
+    }
+    let _ = tick;
+    interpolate_codes(kernels, codes, shape, edges);
+    false
+}
+
 /// Which formula predicts a target: it depends only on the target's coordinate along the axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Formula {
@@ -754,13 +776,29 @@ mod avx512 {
     /// The CPU must have AVX-512 F.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn interpolate<const DECODE: bool>(codes: &mut [i32], shape: Shape3, edges: Edges) {
-        levels::<DECODE>(codes, shape, edges, &mut Avx512::<DECODE> { _only_with_avx512: () });
+        levels::<DECODE>(codes, shape, edges, &mut Avx512::<DECODE> { dequantize: None, dequantized: false });
     }
 
-    /// The finest level's work on AVX-512. Made only by [`interpolate`], which runs only on CPUs
-    /// with AVX-512 F.
+    /// [`super::interpolate_codes_dequantize_f32`] on AVX-512: the inner step of the finest level
+    /// of the tile itself, its last, dequantizes in its pass.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn interpolate_dequantize(codes: &mut [i32], shape: Shape3, edges: Edges, tick: f32) -> bool {
+        let mut finest = Avx512::<true> { dequantize: Some((codes.len(), tick)), dequantized: false };
+        levels::<true>(codes, shape, edges, &mut finest);
+        finest.dequantized
+    }
+
+    /// The finest level's work on AVX-512. Made only by [`interpolate`] and
+    /// [`interpolate_dequantize`], which run only on CPUs with AVX-512 F.
     struct Avx512<const DECODE: bool> {
-        _only_with_avx512: (),
+        /// The tile's length and the tick, when its last step (the only inner step on codes of
+        /// the tile's length: the copies are shorter) is to dequantize.
+        dequantize: Option<(usize, f32)>,
+        /// Whether that step did.
+        dequantized: bool,
     }
 
     impl<const DECODE: bool> Finest for Avx512<DECODE> {
@@ -775,8 +813,11 @@ mod avx512 {
         }
 
         fn inner_rows(&mut self, codes: &mut [i32], inner: usize, runs: &[(usize, usize, Formula)]) -> Option<bool> {
+            let tick = self.dequantize.filter(|&(len, _)| DECODE && codes.len() == len).map(|(_, tick)| tick);
             // SAFETY: as above.
-            unsafe { inner_rows::<DECODE>(codes, inner, runs) }
+            let read_small = unsafe { inner_rows::<DECODE>(codes, inner, runs, tick) }?;
+            self.dequantized |= tick.is_some();
+            Some(read_small)
         }
     }
 
@@ -1035,6 +1076,7 @@ mod avx512 {
         span: usize,
         reach: std::ops::Range<usize>,
         known_small: bool,
+        tick: Option<f32>,
         mut fix: impl FnMut(usize, __m512i, [__m512i; 3]) -> (__m512i, u16),
     ) -> bool {
         let odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
@@ -1068,11 +1110,11 @@ mod avx512 {
             all_small = known_small || (all_small && small(_mm512_abs_epi32(after)));
             let prediction = predict::<F>(|k| neighbours(k, before, here, after), all_small);
             let (prediction, kept) = fix(offset, prediction, [before, here, after]);
-            let (low_lanes, high_lanes) = (in_span(offset, span), in_span(offset + 16, span.max(offset + 16)));
+            let (low_span, high_span) = (in_span(offset, span), in_span(offset + 16, span.max(offset + 16)));
             let (low_lanes, high_lanes) = if kept == u16::MAX {
-                (low_lanes, high_lanes)
+                (low_span, high_span)
             } else {
-                (low_lanes & SPREAD[usize::from(kept as u8)], high_lanes & SPREAD[usize::from(kept >> 8)])
+                (low_span & SPREAD[usize::from(kept as u8)], high_span & SPREAD[usize::from(kept >> 8)])
             };
             let (low_p, high_p) =
                 (_mm512_permutexvar_epi32(spread_low, prediction), _mm512_permutexvar_epi32(spread_high, prediction));
@@ -1086,6 +1128,15 @@ mod avx512 {
                     _mm512_mask_sub_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
                     _mm512_mask_sub_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
                 )
+            };
+            // Dequantizing, every element of the span is final here: all are stored, as floats.
+            let (low_x, high_x, low_lanes, high_lanes) = match tick {
+                Some(tick) => {
+                    let tick = _mm512_set1_ps(tick);
+                    let float = |x: __m512i| _mm512_castps_si512(_mm512_mul_ps(_mm512_cvtepi32_ps(x), tick));
+                    (float(low_x), float(high_x), low_span, high_span)
+                }
+                None => (low_x, high_x, low_lanes, high_lanes),
             };
             // SAFETY: the lanes in `low_lanes` and `high_lanes` lie in the span, inside the codes.
             // Elements other than targets are written back as they were read.
@@ -1115,9 +1166,12 @@ mod avx512 {
     }
 
     /// [`Finest::inner_rows`]: when the rows are of even length (so that targets, at odd
-    /// coordinates, are at odd places of the whole tile) and at least 8 long, the cubic targets
-    /// of every row in one [`along`] over the whole tile, then the few near each row's ends,
-    /// each coordinate's down the rows in one loop.
+    /// coordinates, are at odd places of the whole tile) and at least 8 long, the few targets
+    /// near each row's ends, each coordinate's down the rows in one loop, then the cubic targets
+    /// of every row in one [`along`] over the whole tile. (No target reads another of the same
+    /// step, so the order is free; this one leaves every code final in the pass over the tile.)
+    /// With a `tick`, that pass also dequantizes every code (see
+    /// [`super::interpolate_codes_dequantize_f32`]).
     ///
     /// # Safety
     /// The CPU must have AVX-512 F.
@@ -1126,6 +1180,7 @@ mod avx512 {
         codes: &mut [i32],
         inner: usize,
         runs: &[(usize, usize, Formula)],
+        tick: Option<f32>,
     ) -> Option<bool> {
         if !inner.is_multiple_of(2) || inner < 8 || codes.len() < 2 || !codes.len().is_multiple_of(inner) {
             return None;
@@ -1153,14 +1208,18 @@ mod avx512 {
             coordinates = wrap(_mm512_add_epi32(coordinates, _mm512_set1_epi32(32)));
             (prediction, kept)
         };
-        // SAFETY: the CPU has AVX-512 F; the span is the tile from its second element, and the
-        // reach the whole tile (neighbours across a row's end, read only for targets not kept,
-        // lie in it too: the loads are masked to it).
-        let read_small = unsafe { along::<DECODE, CUBIC>(codes.as_mut_ptr(), 1, n - 1, 0..n, false, keep_cubic) };
         for &(c, len, f) in runs.iter().filter(|run| run.2 != Formula::Cubic) {
             for k in 0..len {
                 run::<DECODE>(codes, c + 2 * k, inner, rows, 1, f);
             }
+        }
+        // SAFETY: the CPU has AVX-512 F; the span is the tile from its second element, and the
+        // reach the whole tile (neighbours across a row's end, read only for targets not kept,
+        // lie in it too: the loads are masked to it).
+        let read_small = unsafe { along::<DECODE, CUBIC>(codes.as_mut_ptr(), 1, n - 1, 0..n, false, tick, keep_cubic) };
+        if let Some(tick) = tick {
+            // The one element before the span.
+            codes[0] = ((codes[0] as f32) * tick).to_bits() as i32;
         }
         Some(read_small)
     }
@@ -1180,7 +1239,7 @@ mod avx512 {
                 let first = self.first + row * row_stride;
                 let reach = first - before..first + span + after;
                 // SAFETY: the CPU has AVX-512 F, and the span with its reach lies in the codes.
-                unsafe { along::<DECODE, F>(base, first, span, reach, known_small, |_, p, _| (p, u16::MAX)) };
+                unsafe { along::<DECODE, F>(base, first, span, reach, known_small, None, |_, p, _| (p, u16::MAX)) };
             }
             // Targets along rows are the last a level predicts: no later step reads them.
             false
@@ -1323,6 +1382,40 @@ mod tests {
                     assert_eq!(reference, codes, "{shape:?} {edges:?} kind {kind}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn dequantizing_in_the_last_step_gives_the_floats_of_the_codes() {
+        // On AVX-512 the tiles with rows of an even length of at least 8 (inner 8 here, and
+        // 70) take the one pass; the others must say they did not.
+        let mut state = 777u64;
+        let mut fused = 0;
+        for shape in shapes() {
+            for kind in 0..4 {
+                let codes = codes_of_kind(kind, shape.len(), &mut state);
+                for (edges, kernels) in [Edges::Linear, Edges::Quadratic]
+                    .into_iter()
+                    .flat_map(|e| [Kernels::detect(), Kernels::scalar()].map(|k| (e, k)))
+                {
+                    let mut residuals = codes.clone();
+                    interpolate_residuals_reference(&mut residuals, shape, edges);
+                    for tick in [1.0f32, 2f32.powi(-10), 3.0e-39] {
+                        let mut work = residuals.clone();
+                        let expected: Vec<i32> =
+                            if interpolate_codes_dequantize_f32(kernels, &mut work, shape, edges, tick) {
+                                fused += 1;
+                                codes.iter().map(|&c| ((c as f32) * tick).to_bits() as i32).collect()
+                            } else {
+                                codes.clone()
+                            };
+                        assert_eq!(work, expected, "{shape:?} {edges:?} kind {kind} tick {tick}");
+                    }
+                }
+            }
+        }
+        if Kernels::detect().has_vbmi() {
+            assert!(fused > 0, "no tile was dequantized in the interpolation's pass");
         }
     }
 

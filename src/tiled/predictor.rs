@@ -45,8 +45,8 @@ impl Predictor {
     }
 
     /// [`Predictor::invert`], and where `f32_tick` is given and a kernel does both in one pass
-    /// (the differences), also each code `c` replaced by the float32 bits of `c as f32 *
-    /// tick`; returns whether it did that.
+    /// (the differences; interpolation on AVX-512, in most shapes), also each code `c` replaced
+    /// by the float32 bits of `c as f32 * tick`; returns whether it did that.
     pub(crate) fn invert_then_dequantize(
         self,
         kernels: Kernels,
@@ -58,6 +58,9 @@ impl Predictor {
             (Predictor::Differences(axes), Some(tick)) => {
                 difference::integrate_dequantize_f32(kernels, codes, view, axes, tick);
                 true
+            }
+            (Predictor::Interpolation(edges), Some(tick)) => {
+                interpolate::interpolate_codes_dequantize_f32(kernels, codes, view, edges, tick)
             }
             _ => {
                 self.invert(kernels, codes, view);
