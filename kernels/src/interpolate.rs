@@ -1151,6 +1151,14 @@ mod avx512 {
         all_small
     }
 
+    /// The greatest common divisor of `a` and `b`.
+    fn gcd(mut a: usize, mut b: usize) -> usize {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    }
+
     /// The sixteen targets' neighbours `k` steps away (-5, -3, -1, 1 or 3) when the elements
     /// between targets are `here`, after `before` and before `after`.
     #[target_feature(enable = "avx512f")]
@@ -1203,10 +1211,23 @@ mod avx512 {
             }
         };
         coordinates = wrap(coordinates);
+        // Which of each step's sixteen targets are cubic: a pattern that repeats every
+        // `inner / gcd(inner, 32)` steps, so made once for that many (or for every step, if
+        // fewer) and then read in turn, rather than worked out at every step.
+        let steps = (n - 1).div_ceil(32);
+        let period = (inner / gcd(inner, 32)).min(steps);
+        let kept: Vec<u16> = (0..period)
+            .map(|_| {
+                let kept = _mm512_cmpge_epi32_mask(coordinates, start) & _mm512_cmplt_epi32_mask(coordinates, end);
+                coordinates = wrap(_mm512_add_epi32(coordinates, _mm512_set1_epi32(32)));
+                kept
+            })
+            .collect();
+        let mut next = 0;
         let keep_cubic = |_: usize, prediction: __m512i, _: [__m512i; 3]| {
-            let kept = _mm512_cmpge_epi32_mask(coordinates, start) & _mm512_cmplt_epi32_mask(coordinates, end);
-            coordinates = wrap(_mm512_add_epi32(coordinates, _mm512_set1_epi32(32)));
-            (prediction, kept)
+            let step_kept = kept[next];
+            next = if next + 1 == period { 0 } else { next + 1 };
+            (prediction, step_kept)
         };
         for &(c, len, f) in runs.iter().filter(|run| run.2 != Formula::Cubic) {
             for k in 0..len {
