@@ -185,18 +185,32 @@ pub(crate) fn choose(kernels: Kernels, codes: &[i32], view: Shape3) -> Predictor
     }
     candidates.extend([Edges::Quadratic, Edges::Linear].map(Predictor::Interpolation));
     let mut best = (f64::INFINITY, Predictor::Differences(Axes::NONE));
+    let mut quadratic_cost = f64::INFINITY;
     let mut scratch = vec![0i32; sample.len()];
     let mut token_of = vec![0u8; sample.len()];
     for candidate in candidates {
+        if candidate == Predictor::Interpolation(Edges::Linear) && quadratic_cost > LINEAR_EDGES_WITHIN * best.0 {
+            continue;
+        }
         scratch.copy_from_slice(&sample);
         candidate.apply(kernels, &mut scratch, sample_shape);
         let cost = coded_bits(kernels, &mut scratch, &mut token_of) * candidate.cost_factor();
+        if candidate == Predictor::Interpolation(Edges::Quadratic) {
+            quadratic_cost = cost;
+        }
         if cost < best.0 {
             best = (cost, candidate);
         }
     }
     best.1
 }
+
+/// Interpolation with linear edges is judged only where the quadratic edges come within this
+/// factor of the best: it differs from them only near the edges, and where interpolation came
+/// within 5% of winning, on the corpus's 351 tiles (the lhotse-style chunks among them), its
+/// cost was 0.99-1.21 times theirs; it never won. Judging it was about a twentieth of encoding
+/// a 500x80 chunk.
+const LINEAR_EDGES_WITHIN: f64 = 1.03;
 
 /// The corner of a tile that [`choose`] judges the predictors on: about 2048 codes, spread over
 /// the outer and middle axes alike so that predictors along either (interpolation above all)
