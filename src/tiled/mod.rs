@@ -76,6 +76,9 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     Ok(pool)
 }
 
+/// Streams of at least this many bytes are copied into place by several threads.
+const PARALLEL_COPY_FROM: usize = 4 << 20;
+
 /// Rows per tile for an array of `shape`.
 fn rows_per_tile(shape: &[usize]) -> usize {
     let row_len = layout::row_len_of(shape).max(1);
@@ -110,13 +113,19 @@ impl EncodedTiles {
         // The tiles are copied into place in parallel too: appended one after the other on one
         // thread, the copy (and the new output's page faults) held two threads to 1.5-1.8 times
         // one thread's compression speed of the 16M-element array.
+        // Below a few megabytes the copy takes less time than waking another thread for it.
         let mut places = Vec::with_capacity(self.tiles.len());
         for tile in &self.tiles {
             let (place, after) = rest.split_at_mut(tile.len());
             places.push((place, tile));
             rest = after;
         }
-        self.exec.map(places, |(place, tile)| place.copy_from_slice(tile))?;
+        let copy = |(place, tile): (&mut [u8], &Vec<u8>)| place.copy_from_slice(tile);
+        if self.len() < PARALLEL_COPY_FROM {
+            places.into_iter().for_each(copy);
+        } else {
+            self.exec.map(places, copy)?;
+        }
         kept_buffers::give_back(self.tiles);
         Ok(())
     }
