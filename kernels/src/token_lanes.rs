@@ -365,31 +365,23 @@ mod vbmi {
             let firsts = unsafe { _mm512_cvtepu16_epi32(_mm256_loadu_si256(single[start..].as_ptr().cast())) };
             let (token, len, first_valid) = fields(firsts);
             let entry = _mm512_or_si512(_mm512_slli_epi32::<8>(token), len);
+            // Adds to `entry`, in the lanes of `fits`, the code that the bits after its codes
+            // begin with, when it lies wholly in the `room` bits left; its token goes to bit
+            // `at`. Returns the entry, the lanes it fitted, the bits after it and the room left.
+            let next = |entry: __m512i, fits: u16, after: __m512i, len: __m512i, room: __m512i, at: i32| {
+                let rest = _mm512_min_epu32(_mm512_srlv_epi32(after, len), highest);
+                // SAFETY: the gathered lanes read four bytes from u16 `rest` (at most 2047) of
+                // `single`, inside its 4096.
+                let codes = unsafe { _mm512_mask_i32gather_epi32::<2>(iota, fits, rest, base) };
+                let (token, len, valid) = fields(codes);
+                let fits = fits & valid & _mm512_cmple_epu32_mask(len, room);
+                let token = _mm512_sllv_epi32(token, _mm512_set1_epi32(at));
+                let added = _mm512_or_si512(_mm512_or_si512(token, count_one), len);
+                (_mm512_mask_add_epi32(entry, fits, entry, added), fits, rest, len, _mm512_sub_epi32(room, len))
+            };
             let room = _mm512_sub_epi32(window_bits, len);
-            let rest = _mm512_min_epu32(_mm512_srlv_epi32(window, len), highest);
-            // SAFETY: the gathered lanes read four bytes from u16 `rest` (at most 2047) of
-            // `single`, inside its 4096.
-            let seconds = unsafe { _mm512_mask_i32gather_epi32::<2>(iota, first_valid, rest, base) };
-            let (token2, len2, valid2) = fields(seconds);
-            let second_fits = first_valid & valid2 & _mm512_cmple_epu32_mask(len2, room);
-            let entry = _mm512_mask_add_epi32(
-                entry,
-                second_fits,
-                entry,
-                _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi32::<16>(token2), count_one), len2),
-            );
-            let left = _mm512_sub_epi32(room, len2);
-            let rest = _mm512_min_epu32(_mm512_srlv_epi32(rest, len2), highest);
-            // SAFETY: as above.
-            let thirds = unsafe { _mm512_mask_i32gather_epi32::<2>(iota, second_fits, rest, base) };
-            let (token3, len3, valid3) = fields(thirds);
-            let third_fits = second_fits & valid3 & _mm512_cmple_epu32_mask(len3, left);
-            let entry = _mm512_mask_add_epi32(
-                entry,
-                third_fits,
-                entry,
-                _mm512_or_si512(_mm512_or_si512(_mm512_slli_epi32::<24>(token3), count_one), len3),
-            );
+            let (entry, second_fits, rest, len2, room) = next(entry, first_valid, window, len, room, 16);
+            let (entry, ..) = next(entry, second_fits, rest, len2, room, 24);
             let entry = _mm512_mask_blend_epi32(first_valid, _mm512_set1_epi32(NO_TOKENS as i32), entry);
             // SAFETY: sixteen entries from `start`, inside the table.
             unsafe { _mm512_storeu_si512(multi[start..start + 16].as_mut_ptr().cast(), entry) };
