@@ -13,6 +13,8 @@ pub struct Kernels {
     scalar: bool,
     /// AVX-512 with byte permutes (VBMI), for the kernels written for it directly.
     vbmi: bool,
+    /// VBMI2's byte compression as well.
+    vbmi2: bool,
 }
 
 impl Kernels {
@@ -23,25 +25,38 @@ impl Kernels {
         if forced {
             Self::scalar()
         } else {
-            Kernels { arch: Arch::new(), scalar: false, vbmi: has_vbmi() }
+            let vbmi = has_vbmi();
+            Kernels { arch: Arch::new(), scalar: false, vbmi, vbmi2: vbmi && has_vbmi2() }
         }
     }
 
     /// The scalar references, on any CPU.
     pub fn scalar() -> Self {
-        Kernels { arch: Arch::new(), scalar: true, vbmi: false }
+        Kernels { arch: Arch::new(), scalar: true, vbmi: false, vbmi2: false }
     }
 
     /// The same kernels but those written for AVX-512 with VBMI, which fall back to the AVX2 ones:
     /// to test and measure those on a machine that has VBMI. The results are the same.
     pub fn without_vbmi(self) -> Self {
-        Kernels { vbmi: false, ..self }
+        Kernels { vbmi: false, vbmi2: false, ..self }
+    }
+
+    /// The same kernels but those written for VBMI2 (byte compression), which fall back to the
+    /// ones for VBMI or AVX2: to test and measure those on a machine that has VBMI2.
+    pub fn without_vbmi2(self) -> Self {
+        Kernels { vbmi2: false, ..self }
     }
 
     /// True when the kernels written for AVX-512 with VBMI (byte permutes across the register)
     /// run: the CPU has them and the scalar references are not forced.
     pub fn has_vbmi(&self) -> bool {
         self.vbmi
+    }
+
+    /// True when the kernels written for AVX-512 with VBMI2 as well (byte compression) run: the
+    /// CPU has VBMI and VBMI2, and the scalar references are not forced.
+    pub fn has_vbmi2(&self) -> bool {
+        self.vbmi2
     }
 
     /// Name of the instruction set in use: `avx512`, `avx2`, `neon` or `scalar`.
@@ -108,6 +123,18 @@ fn has_vbmi() -> bool {
             && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512cd")
             && std::arch::is_x86_feature_detected!("avx512vbmi")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU has AVX-512 VBMI2.
+fn has_vbmi2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vbmi2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

@@ -351,9 +351,16 @@ trait Finest {
     /// else false).
     fn copy_row(&mut self, row: &mut [i32], copy: &mut [i32], back: bool) -> bool;
     /// The inner axis's step of the finest level, for every row of a tile whose last axis is
-    /// `inner` long and whose rows' targets form `runs`, in one pass: then whether every code it
-    /// read is within ±2^26; `None` if it cannot.
-    fn inner_rows(&mut self, codes: &mut [i32], inner: usize, runs: &[(usize, usize, Formula)]) -> Option<bool>;
+    /// `inner` long and whose rows' targets form `runs`, in one pass, `small` when every code it
+    /// reads is known to be within ±2^26: then whether every code it read is; `None` if it
+    /// cannot.
+    fn inner_rows(
+        &mut self,
+        codes: &mut [i32],
+        inner: usize,
+        runs: &[(usize, usize, Formula)],
+        small: bool,
+    ) -> Option<bool>;
 }
 
 /// The finest level's work compiled for the dispatched instruction set, by the compiler.
@@ -377,7 +384,7 @@ impl<const DECODE: bool> Finest for Compiled<DECODE> {
     }
 
     #[inline(always)]
-    fn inner_rows(&mut self, _: &mut [i32], _: usize, _: &[(usize, usize, Formula)]) -> Option<bool> {
+    fn inner_rows(&mut self, _: &mut [i32], _: usize, _: &[(usize, usize, Formula)], _: bool) -> Option<bool> {
         None
     }
 }
@@ -665,7 +672,7 @@ fn run_step<const DECODE: bool>(
         Axis::Inner => {
             let runs = runs_along(shape.inner, s, edges);
             if s == 1 {
-                if let Some(read_small) = finest.inner_rows(codes, shape.inner, &runs) {
+                if let Some(read_small) = finest.inner_rows(codes, shape.inner, &runs, small) {
                     return !DECODE && read_small;
                 }
             }
@@ -812,10 +819,16 @@ mod avx512 {
             unsafe { copy_even(row, copy, back) }
         }
 
-        fn inner_rows(&mut self, codes: &mut [i32], inner: usize, runs: &[(usize, usize, Formula)]) -> Option<bool> {
+        fn inner_rows(
+            &mut self,
+            codes: &mut [i32],
+            inner: usize,
+            runs: &[(usize, usize, Formula)],
+            small: bool,
+        ) -> Option<bool> {
             let tick = self.dequantize.filter(|&(len, _)| DECODE && codes.len() == len).map(|(_, tick)| tick);
             // SAFETY: as above.
-            let read_small = unsafe { inner_rows::<DECODE>(codes, inner, runs, tick) }?;
+            let read_small = unsafe { inner_rows::<DECODE>(codes, inner, runs, small, tick) }?;
             self.dequantized |= tick.is_some();
             Some(read_small)
         }
@@ -1056,10 +1069,9 @@ mod avx512 {
     /// Targets `first, first + 2, ...` of the `span` elements from `first` of the codes at
     /// `base`, neighbours along the row: sixteen to a step, the elements between them gathered
     /// into one register, whose shifts are each target's neighbours, and the predictions
-    /// spread back to the targets' places. `fix(offset, prediction, [before, here, after])` may
-    /// change the prediction of the sixteen targets from `first + offset`, whose in-between
-    /// elements are `here` (with the sixteen before and after), and says which of them to
-    /// change (a bit each). Each step's loads come before
+    /// spread back to the targets' places. `targets()` says, step by step, which of the 32
+    /// elements from `first + offset` are targets to change (a bit each in the low and the high
+    /// sixteen; lanes past the span are dropped here). Each step's loads come before
     /// the step before it is written: a load waiting on a store it overlaps costs more than the
     /// step. Reads only elements in `reach`. `known_small` when every code read is within
     /// ±2^26; returns whether they all were (the elements between targets, and the sixteen
@@ -1067,7 +1079,7 @@ mod avx512 {
     ///
     /// # Safety
     /// The CPU must have AVX-512 F; `reach` lies in the codes and holds the span and every
-    /// neighbour formula `F` (and `fix`) asks for.
+    /// neighbour formula `F` asks for.
     #[target_feature(enable = "avx512f")]
     #[inline]
     unsafe fn along<const DECODE: bool, const F: u8>(
@@ -1077,7 +1089,7 @@ mod avx512 {
         reach: std::ops::Range<usize>,
         known_small: bool,
         tick: Option<f32>,
-        mut fix: impl FnMut(usize, __m512i, [__m512i; 3]) -> (__m512i, u16),
+        mut targets: impl FnMut() -> (u16, u16),
     ) -> bool {
         let odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
         let spread_low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
@@ -1109,37 +1121,38 @@ mod avx512 {
             let (next_low, next_high, after) = between(at + 32);
             all_small = known_small || (all_small && small(_mm512_abs_epi32(after)));
             let prediction = predict::<F>(|k| neighbours(k, before, here, after), all_small);
-            let (prediction, kept) = fix(offset, prediction, [before, here, after]);
-            let (low_span, high_span) = (in_span(offset, span), in_span(offset + 16, span.max(offset + 16)));
-            let (low_lanes, high_lanes) = if kept == u16::MAX {
-                (low_span, high_span)
-            } else {
-                (low_span & SPREAD[usize::from(kept as u8)], high_span & SPREAD[usize::from(kept >> 8)])
-            };
+            // Every step but the last is whole, and so are its masks.
+            let (mut low_targets, mut high_targets) = targets();
+            let (mut low_span, mut high_span) = (u16::MAX, u16::MAX);
+            if span - offset < 32 {
+                (low_span, high_span) = (in_span(offset, span), in_span(offset + 16, span.max(offset + 16)));
+                (low_targets, high_targets) = (low_targets & low_span, high_targets & high_span);
+            }
             let (low_p, high_p) =
                 (_mm512_permutexvar_epi32(spread_low, prediction), _mm512_permutexvar_epi32(spread_high, prediction));
             let (low_x, high_x) = if DECODE {
                 (
-                    _mm512_mask_add_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
-                    _mm512_mask_add_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
+                    _mm512_mask_add_epi32(low_half, low_targets, low_half, low_p),
+                    _mm512_mask_add_epi32(high_half, high_targets, high_half, high_p),
                 )
             } else {
                 (
-                    _mm512_mask_sub_epi32(low_half, low_lanes & TARGETS, low_half, low_p),
-                    _mm512_mask_sub_epi32(high_half, high_lanes & TARGETS, high_half, high_p),
+                    _mm512_mask_sub_epi32(low_half, low_targets, low_half, low_p),
+                    _mm512_mask_sub_epi32(high_half, high_targets, high_half, high_p),
                 )
             };
             // Dequantizing, every element of the span is final here: all are stored, as floats.
-            let (low_x, high_x, low_lanes, high_lanes) = match tick {
+            let (low_x, high_x) = match tick {
                 Some(tick) => {
                     let tick = _mm512_set1_ps(tick);
                     let float = |x: __m512i| _mm512_castps_si512(_mm512_mul_ps(_mm512_cvtepi32_ps(x), tick));
-                    (float(low_x), float(high_x), low_span, high_span)
+                    (float(low_x), float(high_x))
                 }
-                None => (low_x, high_x, low_lanes, high_lanes),
+                None => (low_x, high_x),
             };
+            let (low_lanes, high_lanes) = (low_span, high_span);
             // SAFETY: the lanes in `low_lanes` and `high_lanes` lie in the span, inside the codes.
-            // Elements other than targets are written back as they were read.
+            // Elements other than targets are written back as they were read (or as floats).
             unsafe {
                 _mm512_mask_storeu_epi32(base.wrapping_offset(at).cast(), low_lanes, low_x);
                 _mm512_mask_storeu_epi32(base.wrapping_offset(at + 16).cast(), high_lanes, high_x);
@@ -1179,7 +1192,9 @@ mod avx512 {
     /// of every row in one [`along`] over the whole tile. (No target reads another of the same
     /// step, so the order is free; this one leaves every code final in the pass over the tile.)
     /// With a `tick`, that pass also dequantizes every code (see
-    /// [`super::interpolate_codes_dequantize_f32`]).
+    /// [`super::interpolate_codes_dequantize_f32`]). `small` when every code the step reads is
+    /// known to be within ±2^26 (decoding, from the checks of the steps that wrote them), so
+    /// that the pass need not check.
     ///
     /// # Safety
     /// The CPU must have AVX-512 F.
@@ -1188,6 +1203,7 @@ mod avx512 {
         codes: &mut [i32],
         inner: usize,
         runs: &[(usize, usize, Formula)],
+        small: bool,
         tick: Option<f32>,
     ) -> Option<bool> {
         if !inner.is_multiple_of(2) || inner < 8 || codes.len() < 2 || !codes.len().is_multiple_of(inner) {
@@ -1216,18 +1232,19 @@ mod avx512 {
         // fewer) and then read in turn, rather than worked out at every step.
         let steps = (n - 1).div_ceil(32);
         let period = (inner / gcd(inner, 32)).min(steps);
-        let kept: Vec<u16> = (0..period)
+        // Each step's cubic targets as lanes of its low and high sixteen elements.
+        let kept: Vec<(u16, u16)> = (0..period)
             .map(|_| {
                 let kept = _mm512_cmpge_epi32_mask(coordinates, start) & _mm512_cmplt_epi32_mask(coordinates, end);
                 coordinates = wrap(_mm512_add_epi32(coordinates, _mm512_set1_epi32(32)));
-                kept
+                (SPREAD[usize::from(kept as u8)], SPREAD[usize::from(kept >> 8)])
             })
             .collect();
         let mut next = 0;
-        let keep_cubic = |_: usize, prediction: __m512i, _: [__m512i; 3]| {
+        let keep_cubic = || {
             let step_kept = kept[next];
             next = if next + 1 == period { 0 } else { next + 1 };
-            (prediction, step_kept)
+            step_kept
         };
         for &(c, len, f) in runs.iter().filter(|run| run.2 != Formula::Cubic) {
             for k in 0..len {
@@ -1237,7 +1254,7 @@ mod avx512 {
         // SAFETY: the CPU has AVX-512 F; the span is the tile from its second element, and the
         // reach the whole tile (neighbours across a row's end, read only for targets not kept,
         // lie in it too: the loads are masked to it).
-        let read_small = unsafe { along::<DECODE, CUBIC>(codes.as_mut_ptr(), 1, n - 1, 0..n, false, tick, keep_cubic) };
+        let read_small = unsafe { along::<DECODE, CUBIC>(codes.as_mut_ptr(), 1, n - 1, 0..n, small, tick, keep_cubic) };
         if let Some(tick) = tick {
             // The one element before the span.
             codes[0] = ((codes[0] as f32) * tick).to_bits() as i32;
@@ -1260,7 +1277,7 @@ mod avx512 {
                 let first = self.first + row * row_stride;
                 let reach = first - before..first + span + after;
                 // SAFETY: the CPU has AVX-512 F, and the span with its reach lies in the codes.
-                unsafe { along::<DECODE, F>(base, first, span, reach, known_small, None, |_, p, _| (p, u16::MAX)) };
+                unsafe { along::<DECODE, F>(base, first, span, reach, known_small, None, || (TARGETS, TARGETS)) };
             }
             // Targets along rows are the last a level predicts: no later step reads them.
             false
@@ -1280,32 +1297,39 @@ mod avx512 {
         unsafe fn across_rows<const DECODE: bool, const F: u8>(self, known_small: bool) -> bool {
             let Span { base, span, d, rows, row_stride, .. } = self;
             let mut written = _mm512_setzero_si512();
+            // The sixteen elements from `at`, of which `lanes` lie in the span.
+            let mut step = |at: usize, lanes: u16| {
+                // Whole sixteens read the neighbours of span elements; the last only its
+                // targets'.
+                let read = if lanes == u16::MAX { lanes } else { lanes & TARGETS };
+                let prediction = predict::<F>(
+                    |k| {
+                        let from = (at as isize + k * d as isize) as usize;
+                        // SAFETY: the lanes read are neighbours of elements of the span, in
+                        // the codes.
+                        unsafe { _mm512_maskz_loadu_epi32(read, base.wrapping_add(from).cast()) }
+                    },
+                    known_small,
+                );
+                // SAFETY: the lanes in `lanes` lie in the span, inside the codes.
+                unsafe {
+                    let x = _mm512_maskz_loadu_epi32(lanes & TARGETS, base.wrapping_add(at).cast());
+                    let x = if DECODE { _mm512_add_epi32(x, prediction) } else { _mm512_sub_epi32(x, prediction) };
+                    if DECODE {
+                        written = _mm512_or_si512(written, _mm512_maskz_abs_epi32(lanes & TARGETS, x));
+                    }
+                    _mm512_mask_storeu_epi32(base.wrapping_add(at).cast(), lanes & TARGETS, x);
+                }
+            };
+            // Whole sixteens apart from the last, so that their masks are constants.
+            let whole = span / 16 * 16;
             for row in 0..rows {
                 let first = self.first + row * row_stride;
-                for offset in (0..span).step_by(16) {
-                    let at = first + offset;
-                    let lanes = in_span(offset, span);
-                    // Whole sixteens read the neighbours of span elements; the last only its
-                    // targets'.
-                    let read = if lanes == u16::MAX { lanes } else { lanes & TARGETS };
-                    let prediction = predict::<F>(
-                        |k| {
-                            let from = (at as isize + k * d as isize) as usize;
-                            // SAFETY: the lanes read are neighbours of elements of the span, in
-                            // the codes.
-                            unsafe { _mm512_maskz_loadu_epi32(read, base.wrapping_add(from).cast()) }
-                        },
-                        known_small,
-                    );
-                    // SAFETY: the lanes in `lanes` lie in the span, inside the codes.
-                    unsafe {
-                        let x = _mm512_maskz_loadu_epi32(lanes & TARGETS, base.wrapping_add(at).cast());
-                        let x = if DECODE { _mm512_add_epi32(x, prediction) } else { _mm512_sub_epi32(x, prediction) };
-                        if DECODE {
-                            written = _mm512_or_si512(written, _mm512_maskz_abs_epi32(lanes & TARGETS, x));
-                        }
-                        _mm512_mask_storeu_epi32(base.wrapping_add(at).cast(), lanes & TARGETS, x);
-                    }
+                for offset in (0..whole).step_by(16) {
+                    step(first + offset, u16::MAX);
+                }
+                if whole < span {
+                    step(first + whole, in_span(whole, span));
                 }
             }
             DECODE && small(written)

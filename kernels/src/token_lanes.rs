@@ -605,6 +605,25 @@ pub fn decode_scalar(
     positions: &mut [usize; LANES],
     out: &mut [u8],
 ) -> bool {
+    decode_with(multi, single, body, positions, out, |positions, out, at, seen| {
+        // SAFETY: `decode_with` calls this only when every lane has room for a block.
+        unsafe { multi_block::<true>(multi, body, positions, out, at, seen) }
+    })
+}
+
+/// [`decode_scalar`] with `fast_block` doing the blocks whose reads lie inside `body`: it is
+/// called, as [`multi_block`] with `FAST`, only when `at[l] + MOST_PER_ENTRY * BLOCK` is below
+/// lane `l`'s end for every lane and [`REACH`] bytes from every lane's byte are inside `body`,
+/// and must do what that does.
+#[inline(always)]
+fn decode_with(
+    multi: &MultiEntries,
+    single: &SingleEntries,
+    body: &[u8],
+    positions: &mut [usize; LANES],
+    out: &mut [u8],
+    mut fast_block: impl FnMut(&mut [usize; LANES], &mut [u8], &mut [usize; LANES], &mut u32),
+) -> bool {
     let n = out.len();
     let ends: [usize; LANES] = std::array::from_fn(|l| lane_range(n, l).end);
     let mut at: [usize; LANES] = std::array::from_fn(|l| lane_range(n, l).start);
@@ -614,10 +633,9 @@ pub fn decode_scalar(
     // unchecked.
     while (0..LANES).all(|l| at[l] + MOST_PER_ENTRY * BLOCK < ends[l]) {
         if positions.iter().all(|&p| p / 8 + REACH <= body.len()) {
-            // SAFETY: the loop's condition is the function's contract.
-            unsafe { multi_block::<true>(multi, body, positions, out, &mut at, &mut seen) };
+            fast_block(positions, out, &mut at, &mut seen);
         } else {
-            // SAFETY: as above.
+            // SAFETY: the loop's condition is the function's contract.
             unsafe { multi_block::<false>(multi, body, positions, out, &mut at, &mut seen) };
         }
     }
@@ -643,6 +661,11 @@ pub fn decode(
     positions: &mut [usize; LANES],
     out: &mut [u8],
 ) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if kernels.has_vbmi2() {
+        // SAFETY: the CPU has AVX-512 F, BW and VBMI2 (`has_vbmi2`).
+        return unsafe { vbmi2::decode(multi, single, body, positions, out) };
+    }
     simd_op!(Op<'a> {
         multi: &'a MultiEntries,
         single: &'a SingleEntries,
@@ -651,6 +674,202 @@ pub fn decode(
         out: &'a mut [u8],
     } -> bool => decode_scalar(multi, single, body, positions, out));
     kernels.run(Op { multi, single, body, positions, out, _borrows: PhantomData })
+}
+
+/// The token lanes' reader on AVX-512 with VBMI2. Its blocks look up in general registers, as
+/// [`multi_block`] does, but keep nothing per lane but its bits and its bit position: each entry
+/// goes whole to a scratch slot of its own, and after the block each lane's tokens are packed
+/// from its slots with a byte compression, sixteen entries at a time. [`multi_block`] also keeps
+/// each lane's place in the output, one register per lane more than the sixteen there are, and
+/// the compiler then kept some lanes' bits on the stack, putting a store and a load on their
+/// chains (perf: 3.6 cycles a lookup on the field, where four chains of an AND, a load and a
+/// shift allow 2). The lookups are in `asm!` so that the registers are as written.
+#[cfg(target_arch = "x86_64")]
+mod vbmi2 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    // The slots' byte offsets in `look_up_block`'s `asm!` are written for blocks of 32 lookups
+    // a lane (a lane's slots 128 bytes apart), four a refill; `pack_block` packs sixteens.
+    const _: () = assert!(BLOCK == 32 && STEPS_PER_REFILL == 4);
+
+    /// [`super::decode_scalar`] on AVX-512 with VBMI2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VBMI2.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+    pub(super) unsafe fn decode(
+        multi: &MultiEntries,
+        single: &SingleEntries,
+        body: &[u8],
+        positions: &mut [usize; LANES],
+        out: &mut [u8],
+    ) -> bool {
+        let mut slots = [0u32; LANES * BLOCK];
+        decode_with(multi, single, body, positions, out, |positions, out, at, seen| {
+            // SAFETY: `decode_with` calls this only when REACH bytes from every lane's byte are
+            // inside `body` and every lane has room for a block; the CPU has AVX-512 F, BW and
+            // VBMI2 (this function's contract).
+            unsafe {
+                look_up_block(multi, body, positions, &mut slots);
+                pack_block(&slots, out, at, seen);
+            }
+        })
+    }
+
+    /// One lookup of a lane: its bits' low 12 bits index the table; the entry goes to the
+    /// lane's slot at byte offset `$slot` from `{slots}`, its low six bits shift the bits and
+    /// are added to the position.
+    macro_rules! lookup {
+        ($bits:literal, $position:literal, $slot:literal) => {
+            concat!(
+                "mov {t:e}, {",
+                $bits,
+                ":e}\n",
+                "and {t:e}, 4095\n",
+                "mov {e:e}, dword ptr [{table} + 4*{t}]\n",
+                "shrx {",
+                $bits,
+                "}, {",
+                $bits,
+                "}, {e}\n",
+                "mov dword ptr [{slots} + ",
+                $slot,
+                "], {e:e}\n",
+                "and {e:e}, 63\n",
+                "add {",
+                $position,
+                "}, {e}\n",
+            )
+        };
+    }
+
+    /// Loads a lane's bits from its position (an address in bits): the eight bytes from its
+    /// byte, shifted past the bits of that byte already read.
+    macro_rules! refill {
+        ($bits:literal, $position:literal) => {
+            concat!(
+                "mov {t}, {",
+                $position,
+                "}\n",
+                "shr {t}, 3\n",
+                "mov {",
+                $bits,
+                "}, qword ptr [{t}]\n",
+                "mov {t:e}, {",
+                $position,
+                ":e}\n",
+                "and {t:e}, 7\n",
+                "shrx {",
+                $bits,
+                "}, {",
+                $bits,
+                "}, {t}\n",
+            )
+        };
+    }
+
+    /// Runs [`BLOCK`] several-token lookups on each lane, from bit `positions[l]` of `body`,
+    /// and advances the positions; lookup `k` of lane `l` leaves its entry in
+    /// `slots[l * BLOCK + k]`.
+    ///
+    /// # Safety
+    /// [`REACH`] bytes from every lane's byte are inside `body`.
+    #[inline]
+    unsafe fn look_up_block(
+        multi: &MultiEntries,
+        body: &[u8],
+        positions: &mut [usize; LANES],
+        slots: &mut [u32; LANES * BLOCK],
+    ) {
+        // Positions as addresses in bits, so that a refill needs no base register.
+        let origin = (body.as_ptr() as usize) * 8;
+        let [mut p0, mut p1, mut p2, mut p3] = positions.map(|p| origin + p);
+        let (mut b0, mut b1, mut b2, mut b3) = (0u64, 0u64, 0u64, 0u64);
+        let table = multi.as_ptr();
+        for round in 0..BLOCK / STEPS_PER_REFILL {
+            // SAFETY: each refill reads the eight bytes from its lane's byte, which has moved
+            // by at most 63 bits a lookup since the block began: inside the REACH bytes this
+            // function's contract puts inside `body`. Each lookup reads the entry its bits'
+            // low twelve bits index, inside the table's 4096; it writes its slot, lane `l`'s
+            // `round * STEPS_PER_REFILL + j`-th (for its `j`-th lookup of the round), inside
+            // `slots`, whose `l * BLOCK + k` from `round * STEPS_PER_REFILL` is the byte offset
+            // `4 * (l * BLOCK + j)` from the pointer passed. The registers named are the
+            // operands' and two scratch ones; the flags are clobbered, the stack untouched.
+            unsafe {
+                std::arch::asm!(
+                    refill!("b0", "p0"),
+                    refill!("b1", "p1"),
+                    refill!("b2", "p2"),
+                    refill!("b3", "p3"),
+                    lookup!("b0", "p0", "0"),
+                    lookup!("b1", "p1", "128"),
+                    lookup!("b2", "p2", "256"),
+                    lookup!("b3", "p3", "384"),
+                    lookup!("b0", "p0", "4"),
+                    lookup!("b1", "p1", "132"),
+                    lookup!("b2", "p2", "260"),
+                    lookup!("b3", "p3", "388"),
+                    lookup!("b0", "p0", "8"),
+                    lookup!("b1", "p1", "136"),
+                    lookup!("b2", "p2", "264"),
+                    lookup!("b3", "p3", "392"),
+                    lookup!("b0", "p0", "12"),
+                    lookup!("b1", "p1", "140"),
+                    lookup!("b2", "p2", "268"),
+                    lookup!("b3", "p3", "396"),
+                    b0 = inout(reg) b0,
+                    b1 = inout(reg) b1,
+                    b2 = inout(reg) b2,
+                    b3 = inout(reg) b3,
+                    p0 = inout(reg) p0,
+                    p1 = inout(reg) p1,
+                    p2 = inout(reg) p2,
+                    p3 = inout(reg) p3,
+                    table = in(reg) table,
+                    slots = in(reg) slots.as_mut_ptr().add(round * STEPS_PER_REFILL),
+                    t = out(reg) _,
+                    e = out(reg) _,
+                    options(nostack),
+                );
+            }
+        }
+        let _ = (b0, b1, b2, b3);
+        *positions = [p0, p1, p2, p3].map(|p| p - origin);
+    }
+
+    /// Writes each lane's tokens from its block of entries in `slots` from `out[at[l]]`, as
+    /// [`multi_block`] does (each entry's bytes 1 to 3 and a zero byte, of which as many as the
+    /// entry's count, one more than bits 6..8), and advances `at`; ORs every entry into `seen`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VBMI2; `at[l] + MOST_PER_ENTRY * BLOCK` is inside
+    /// `out` for every lane.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+    #[inline]
+    unsafe fn pack_block(slots: &[u32; LANES * BLOCK], out: &mut [u8], at: &mut [usize; LANES], seen: &mut u32) {
+        // Each entry's count field copied to its four bytes, which keep byte `j` while `j` is
+        // at most the field (the count less one).
+        let to_bytes = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12));
+        let places = _mm512_set1_epi32(0x0302_0100);
+        let mut all = _mm512_setzero_si512();
+        for (lane, place) in at.iter_mut().enumerate() {
+            for sixteen in 0..BLOCK / 16 {
+                // SAFETY: sixteen entries from `lane * BLOCK + 16 * sixteen`, inside `slots`.
+                let entries = unsafe { _mm512_loadu_si512(slots[lane * BLOCK + 16 * sixteen..].as_ptr().cast()) };
+                all = _mm512_or_si512(all, entries);
+                let counts = _mm512_and_si512(_mm512_srli_epi32::<6>(entries), _mm512_set1_epi32(3));
+                let kept = _mm512_cmple_epu8_mask(places, _mm512_shuffle_epi8(counts, to_bytes));
+                let tokens = _mm512_maskz_compress_epi8(kept, _mm512_srli_epi32::<8>(entries));
+                // SAFETY: the 64 bytes from the place lie within `MOST_PER_ENTRY * BLOCK` of
+                // the lane's place at the block's start: the sixteens before moved it by at most
+                // `MOST_PER_ENTRY * 16` each, and 64 is `MOST_PER_ENTRY * 16`.
+                unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(*place).cast(), tokens) };
+                *place += kept.count_ones() as usize;
+            }
+        }
+        *seen |= _mm512_reduce_or_epi32(all) as u32;
+    }
 }
 
 #[cfg(test)]
@@ -760,7 +979,7 @@ mod tests {
             for n in [0, 1, 3, 4, 5, 17, 100, 397, 1000, 4099] {
                 let tokens: Vec<u8> = (0..n).map(|i| used[(i * 7 + i / 3) % used.len()]).collect();
                 let mut results = Vec::new();
-                for kernels in [Kernels::detect(), Kernels::scalar()] {
+                for kernels in [Kernels::detect(), Kernels::detect().without_vbmi2(), Kernels::scalar()] {
                     let room = n.div_ceil(4) * 12 / 8 + 1 + 8;
                     let starts = [0, room, 2 * room, 3 * room];
                     let mut buffer = vec![0xa5u8; 4 * room];
@@ -794,7 +1013,7 @@ mod tests {
                     }
                     results.push(body);
                 }
-                assert_eq!(results[0], results[1], "dispatched and scalar lanes differ");
+                assert!(results.iter().all(|r| *r == results[0]), "dispatched and scalar lanes differ");
             }
         }
     }
@@ -858,8 +1077,9 @@ mod tests {
         let multi = multi_entries(Kernels::detect(), &codes, &single);
         assert_eq!(multi, multi_entries_scalar(&codes, &single));
         // Token 5's code is a single 0 bit: a one bit begins no code.
-        for n in [1, 9, 500] {
-            for kernels in [Kernels::detect(), Kernels::scalar()] {
+        // 5000 runs blocks of lookups, the others only the lanes' last lookups.
+        for n in [1, 9, 500, 5000] {
+            for kernels in [Kernels::detect(), Kernels::detect().without_vbmi2(), Kernels::scalar()] {
                 let mut out = vec![0u8; n];
                 let body = vec![0u8; n / 8 + 1];
                 assert!(!decode(kernels, &multi, &single, &body, &mut [0; LANES], &mut out));
@@ -893,12 +1113,22 @@ mod tests {
         // Every entry claims four tokens, the count field's most, which no built table does.
         let multi: Box<MultiEntries> = Box::new(std::array::from_fn(|_| next() | 0xc0));
         let body: Vec<u8> = (0..300).map(|_| next() as u8).collect();
-        for n in [0, 7, 1000] {
-            for kernels in [Kernels::detect(), Kernels::scalar()] {
-                let mut out = vec![0u8; n];
-                let mut positions = [0, 100, 2399, 1 << 40];
-                let _ = decode(kernels, &multi, &single, &body, &mut positions, &mut out);
-                assert!(out.iter().all(|&t| usize::from(t) < 256));
+        // Every path gives the same tokens, ends and report for them, the bytes of all four in
+        // each entry included; a long body puts some blocks inside it.
+        let long: Vec<u8> = (0..40_000).map(|_| next() as u8).collect();
+        for body in [&body, &long] {
+            for n in [0, 7, 1000, 20_000] {
+                let quarter = body.len() * 2;
+                let results: Vec<_> = [Kernels::detect(), Kernels::detect().without_vbmi2(), Kernels::scalar()]
+                    .map(|kernels| {
+                        let mut out = vec![0u8; n];
+                        let last = if body.len() > 1000 { 3 * quarter + 5 } else { 1 << 40 };
+                        let mut positions = [0, quarter + 100, 2 * quarter + 2399, last];
+                        let bad = decode(kernels, &multi, &single, body, &mut positions, &mut out);
+                        (out, positions, bad)
+                    })
+                    .into();
+                assert!(results.iter().all(|r| *r == results[0]), "{n} tokens from {} bytes", body.len());
             }
         }
     }
