@@ -172,12 +172,15 @@ fuzz_target!(|data: &[u8]| {
         Box::new(std::array::from_fn(|i| u16::from(data[i % data.len()]) << 8 | u16::from(data[(i + 1) % data.len()])));
     let arbitrary_multi: Box<token_lanes::MultiEntries> =
         Box::new(std::array::from_fn(|i| words[i % words.len().max(1)]));
-    let mut p1 = [0, 7, data.len() * 4, data.len() * 8 + 3];
-    let mut p2 = p1;
-    let (mut t1, mut t2) = (vec![0u8; data.len() * 3], vec![0u8; data.len() * 3]);
-    let bad1 = token_lanes::decode_scalar(&arbitrary_multi, &arbitrary_single, data, &mut p1, &mut t1);
-    let bad2 = token_lanes::decode(kernels, &arbitrary_multi, &arbitrary_single, data, &mut p2, &mut t2);
-    assert_eq!((bad1, p1, &t1), (bad2, p2, &t2));
+    // A lane past the body's end, and (on long enough bodies) all four inside it, where whole
+    // blocks of lookups run.
+    for starts in [[0, 7, data.len() * 4, data.len() * 8 + 3], [0, 7, data.len() * 2, data.len() * 4 + 3]] {
+        let (mut p1, mut p2) = (starts, starts);
+        let (mut t1, mut t2) = (vec![0u8; data.len() * 3], vec![0u8; data.len() * 3]);
+        let bad1 = token_lanes::decode_scalar(&arbitrary_multi, &arbitrary_single, data, &mut p1, &mut t1);
+        let bad2 = token_lanes::decode(kernels, &arbitrary_multi, &arbitrary_single, data, &mut p2, &mut t2);
+        assert_eq!((bad1, p1, &t1), (bad2, p2, &t2));
+    }
 
     let n = ints.len();
     if n > 0 {
