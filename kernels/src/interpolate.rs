@@ -1150,12 +1150,11 @@ mod avx512 {
                 }
                 None => (low_x, high_x),
             };
-            let (low_lanes, high_lanes) = (low_span, high_span);
-            // SAFETY: the lanes in `low_lanes` and `high_lanes` lie in the span, inside the codes.
+            // SAFETY: the lanes in `low_span` and `high_span` lie in the span, inside the codes.
             // Elements other than targets are written back as they were read (or as floats).
             unsafe {
-                _mm512_mask_storeu_epi32(base.wrapping_offset(at).cast(), low_lanes, low_x);
-                _mm512_mask_storeu_epi32(base.wrapping_offset(at + 16).cast(), high_lanes, high_x);
+                _mm512_mask_storeu_epi32(base.wrapping_offset(at).cast(), low_span, low_x);
+                _mm512_mask_storeu_epi32(base.wrapping_offset(at + 16).cast(), high_span, high_x);
             }
             // The elements other than targets are the same in `here` as in the stored halves,
             // and the next sixteen's targets read only those: no chain from step to step.

@@ -680,10 +680,11 @@ pub fn decode(
 /// [`multi_block`] does, but keep nothing per lane but its bits and its bit position: each entry
 /// goes whole to a scratch slot of its own, and after the block each lane's tokens are packed
 /// from its slots with a byte compression, sixteen entries at a time. [`multi_block`] also keeps
-/// each lane's place in the output, one register per lane more than the sixteen there are, and
-/// the compiler then kept some lanes' bits on the stack, putting a store and a load on their
-/// chains (perf: 3.6 cycles a lookup on the field, where four chains of an AND, a load and a
-/// shift allow 2). The lookups are in `asm!` so that the registers are as written.
+/// each lane's place in the output: four lanes' bits, positions and places, with the table and
+/// the body, are more than the general registers hold, and the compiled loop kept some lanes'
+/// bits on the stack (perf annotate), putting a store and a load on chains that are otherwise
+/// an AND, a table load and a shift. The lookups are in `asm!` so that the registers are as
+/// written.
 #[cfg(target_arch = "x86_64")]
 mod vbmi2 {
     use super::*;
@@ -791,11 +792,11 @@ mod vbmi2 {
             // SAFETY: each refill reads the eight bytes from its lane's byte, which has moved
             // by at most 63 bits a lookup since the block began: inside the REACH bytes this
             // function's contract puts inside `body`. Each lookup reads the entry its bits'
-            // low twelve bits index, inside the table's 4096; it writes its slot, lane `l`'s
-            // `round * STEPS_PER_REFILL + j`-th (for its `j`-th lookup of the round), inside
-            // `slots`, whose `l * BLOCK + k` from `round * STEPS_PER_REFILL` is the byte offset
-            // `4 * (l * BLOCK + j)` from the pointer passed. The registers named are the
-            // operands' and two scratch ones; the flags are clobbered, the stack untouched.
+            // low twelve bits index, inside the table's 4096. The `j`-th lookup of lane `l` in
+            // this round writes `slots[l * BLOCK + round * STEPS_PER_REFILL + j]`, the byte
+            // offset `4 * (l * BLOCK + j)` (the literals: BLOCK is 32) from the pointer passed,
+            // inside `slots`. The asm uses only its operands and two scratch registers, and
+            // clobbers the flags (no `preserves_flags`); it touches no stack.
             unsafe {
                 std::arch::asm!(
                     refill!("b0", "p0"),
@@ -834,6 +835,7 @@ mod vbmi2 {
                 );
             }
         }
+        // The bits left are dropped: the next block loads its own from the positions.
         let _ = (b0, b1, b2, b3);
         *positions = [p0, p1, p2, p3].map(|p| p - origin);
     }
