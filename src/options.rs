@@ -33,7 +33,9 @@ pub struct CompressOptions {
     /// The format to write.
     pub format: Format,
     /// Worker threads for the tiled format: `None` uses all cores (rayon's global pool). The
-    /// bytes written do not depend on it.
+    /// bytes written do not depend on it. Arrays of fewer than 229,376 elements are compressed on
+    /// the calling thread whatever it says, since waking other threads costs more there than
+    /// they save.
     pub threads: Option<usize>,
     /// Run the scalar reference kernels instead of the best vector instruction set (the output
     /// is byte-identical; this exists to prove it). The environment variable
@@ -92,7 +94,9 @@ pub struct DecompressOptions {
     /// Decode only these rows (slices along axis 0). A tiled stream reads only the tiles that
     /// hold them; an `L\x00` stream is serial, so it is decoded whole and then sliced.
     pub rows: Option<std::ops::Range<usize>>,
-    /// Worker threads for the tiled format: `None` uses all cores.
+    /// Worker threads for the tiled format: `None` uses all cores. Fewer than 327,680 elements
+    /// (of the rows asked for) are decoded on the calling thread whatever it says, since waking
+    /// other threads costs more there than they save.
     pub threads: Option<usize>,
     /// Run the scalar reference kernels (see [`CompressOptions::scalar_kernels`]).
     pub scalar_kernels: bool,

@@ -103,7 +103,8 @@ fn smooth(rows: usize, cols: usize) -> Array2<f32> {
 
 #[test]
 fn bytes_do_not_depend_on_threads_or_kernels() {
-    let a = smooth(3000, 70);
+    // Enough elements to run on several threads both ways (smaller arrays stay on the caller's).
+    let a = smooth(6000, 70);
     let reference = compress(&a, &tiled(-9).with_threads(Some(1)).with_scalar_kernels(true)).unwrap();
     assert!(info(&reference).unwrap().tiles > 2);
     for threads in [None, Some(1), Some(2), Some(3)] {
@@ -116,6 +117,19 @@ fn bytes_do_not_depend_on_threads_or_kernels() {
                 decompress_with::<f32>(&reference, &DecompressOptions::default().with_scalar_kernels(true)).unwrap();
             assert_eq!(b.mapv(f32::to_bits), want.mapv(f32::to_bits));
         }
+    }
+}
+
+#[test]
+fn zero_threads_are_refused_whatever_the_array_size() {
+    // Small arrays run on the calling thread, but the request is still checked.
+    for rows in [10, 6000] {
+        let a = smooth(rows, 70);
+        let err = compress(&a, &tiled(-9).with_threads(Some(0))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rows} rows");
+        let bytes = compress(&a, &tiled(-9)).unwrap();
+        let err = decompress_with::<f32>(&bytes, &DecompressOptions::default().with_threads(Some(0))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rows} rows");
     }
 }
 

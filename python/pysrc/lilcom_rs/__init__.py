@@ -64,6 +64,7 @@ def compress(input, tick_power=-8, do_regression=True, *, format="tiled", thread
         format: ``"tiled"`` (default) or ``"lilcom"`` for the original's byte-identical stream
             (float32 only, finite values, 1 to 16 axes, no empty arrays).
         threads: worker threads; ``None`` uses all cores. The bytes do not depend on it.
+            Arrays of fewer than 229,376 elements are compressed on the calling thread.
 
     Returns:
         bytes
@@ -105,7 +106,8 @@ def decompress(data, *, rows=None, out=None, threads=None):
             only the tiles that hold them (an original-format stream is decoded whole).
         out: a preallocated writable float32/float64 array of the (row-selected) shape to
             decode into; it is returned.
-        threads: worker threads; ``None`` uses all cores.
+        threads: worker threads; ``None`` uses all cores. Fewer than 327,680 elements are
+            decoded on the calling thread.
 
     Returns:
         numpy.ndarray: float32 for the original format (as lilcom returns), the stored dtype
