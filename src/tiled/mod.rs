@@ -54,12 +54,13 @@ const PARALLEL_DECODE_FROM: usize = 5 << 16;
 const PARALLEL_ENCODE_FROM: usize = 7 << 15;
 
 impl Execution {
-    /// This execution, or the calling thread alone when the work is under `parallel_from`
-    /// elements (a thread count of zero is kept, for [`Execution::map`] to refuse).
-    fn for_elements(self, elements: usize, parallel_from: usize) -> Self {
+    /// This execution, or the calling thread alone when `work` is under `parallel_from` (both in
+    /// the caller's unit: elements, or bytes to copy). A thread count of zero is kept, for
+    /// [`Execution::map`] to refuse.
+    fn unless_small(self, work: usize, parallel_from: usize) -> Self {
         match self.threads {
             Some(0) => self,
-            _ if elements < parallel_from => Execution { threads: Some(1), ..self },
+            _ if work < parallel_from => Execution { threads: Some(1), ..self },
             _ => self,
         }
     }
@@ -142,11 +143,7 @@ impl EncodedTiles {
             rest = after;
         }
         let copy = |(place, tile): (&mut [u8], &Vec<u8>)| place.copy_from_slice(tile);
-        if self.len() < PARALLEL_COPY_FROM {
-            places.into_iter().for_each(copy);
-        } else {
-            self.exec.map(places, copy)?;
-        }
+        self.exec.unless_small(self.len(), PARALLEL_COPY_FROM).map(places, copy)?;
         kept_buffers::give_back(self.tiles);
         Ok(())
     }
@@ -181,7 +178,7 @@ pub(crate) fn encode_tiles<T: Element>(
     let per_tile = rows_per_tile(shape);
     let tile_rows = if values.is_empty() { 0 } else { layout::rows_of(shape).div_ceil(per_tile) };
     let chunk = per_tile * row_len.max(1);
-    let tiles_exec = exec.for_elements(values.len(), PARALLEL_ENCODE_FROM);
+    let tiles_exec = exec.unless_small(values.len(), PARALLEL_ENCODE_FROM);
     let encoded: Vec<(Vec<u8>, u8)> = tiles_exec.map((0..tile_rows).collect(), |t| {
         let part = &values[t * chunk..((t + 1) * chunk).min(values.len())];
         let rows = part.len() / row_len.max(1);
@@ -245,7 +242,7 @@ pub(crate) fn decode_rows_into<T: Element>(
         parts.push((t, head));
         rest = tail;
     }
-    let results = exec.for_elements(rows.len() * row_len, PARALLEL_DECODE_FROM).map(parts, |(t, part)| {
+    let results = exec.unless_small(rows.len() * row_len, PARALLEL_DECODE_FROM).map(parts, |(t, part)| {
         let tile = layout.tile_rows(t);
         let view = tile_shape(&layout.shape, tile.len());
         let tile_bytes = &bytes[layout.tile_bytes(t)];
